@@ -1,0 +1,129 @@
+//! The SCIM error: an HTTP status, an optional `scimType` and a detail.
+//!
+//! Every failure the library reports to a SCIM client ends up as a [`ScimError`], whose JSON
+//! form is the RFC 7644 §3.12 error response:
+//!
+//! ```
+//! use scimkit::{ScimError, ScimType};
+//!
+//! let err = ScimError::bad_request(ScimType::InvalidFilter, "expected an operator at byte 9");
+//! assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+//! assert_eq!(
+//!     err.to_json(),
+//!     serde_json::json!({
+//!         "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+//!         "status": "400",
+//!         "scimType": "invalidFilter",
+//!         "detail": "expected an operator at byte 9",
+//!     })
+//! );
+//! ```
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// The schema URN of a SCIM error response (RFC 7644 §3.12).
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The `scimType` detail error keywords of RFC 7644 §3.12 (Table 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ScimType {
+    /// The filter syntax was invalid or the filter was not supported (400).
+    InvalidFilter,
+    /// The filter yields more results than the server will return (400).
+    TooMany,
+    /// A unique attribute value is already in use (409).
+    Uniqueness,
+    /// The attempted modification is not compatible with an attribute's mutability (400).
+    Mutability,
+    /// The request body structure was invalid or did not conform to the schema (400).
+    InvalidSyntax,
+    /// The `path` attribute was invalid or malformed (400).
+    InvalidPath,
+    /// The specified `path` did not yield an attribute that could be operated on (400).
+    NoTarget,
+    /// A required value was missing or a value was not compatible with the attribute (400).
+    InvalidValue,
+    /// The specified SCIM protocol version is not supported (400).
+    InvalidVers,
+    /// The request cannot be completed because it contains sensitive information (403).
+    Sensitive,
+}
+
+impl ScimType {
+    /// The keyword as it appears on the wire, e.g. `"invalidFilter"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+        }
+    }
+}
+
+impl fmt::Display for ScimType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as a SCIM client sees it: status, `scimType` and a human-readable detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {}{detail}", scim_type.map(|t| format!("{t}: ")).unwrap_or_default())]
+pub struct ScimError {
+    status: StatusCode,
+    scim_type: Option<ScimType>,
+    detail: String,
+}
+
+impl ScimError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    /// A `400 Bad Request` with the given `scimType`.
+    pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        ScimError::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `scimType` keyword, if the error has one.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        self.scim_type
+    }
+
+    /// The human-readable detail.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The RFC 7644 §3.12 JSON body, with `status` as a string.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::Map::new();
+        body.insert("schemas".into(), serde_json::json!([ERROR_SCHEMA]));
+        body.insert("status".into(), self.status.as_u16().to_string().into());
+        if let Some(t) = self.scim_type {
+            body.insert("scimType".into(), t.as_str().into());
+        }
+        body.insert("detail".into(), self.detail.clone().into());
+        serde_json::Value::Object(body)
+    }
+}

@@ -1,0 +1,56 @@
+//! # scimkit
+//!
+//! An embeddable SCIM 2.0 service-provider library: the part of a SaaS application that
+//! lets identity providers such as Microsoft Entra ID, Okta, JumpCloud, OneLogin and Ping
+//! provision users and groups into it (RFC 7643, RFC 7644, RFC 9865).
+//!
+//! The core does no I/O. It parses what an identity provider sends, checks it against the
+//! schemas, and answers with SCIM JSON; transport and storage come from the application.
+//!
+//! ## Filters
+//!
+//! Every list, search, PATCH path and storage query stands on the filter language of
+//! RFC 7644 §3.4.2.2. A [`Filter`] parses from a string, prints back in canonical syntax,
+//! and is evaluated against JSON resources by an [`eval::Matcher`]:
+//!
+//! ```
+//! use scimkit::eval::{Matcher, TypeMap};
+//! use scimkit::Filter;
+//! use serde_json::json;
+//!
+//! // The filter Microsoft Entra ID sends to find a user before creating it.
+//! let filter: Filter = r#"userName eq "Test_User_dfeef4c5-5681-4387-b016-bdf221e82081""#.parse()?;
+//! let user = json!({
+//!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+//!     "userName": "test_user_DFEEF4C5-5681-4387-b016-bdf221e82081",
+//!     "active": true,
+//!     "emails": [{"type": "work", "value": "Test_User@example.com", "primary": true}],
+//! });
+//!
+//! // Compile once (names and types resolved, literals prepared), then match many resources.
+//! let matcher = Matcher::new(&filter, &TypeMap::scim_core())?;
+//! assert!(matcher.matches(&user)); // userName is not case-exact
+//!
+//! let work: Filter = r#"emails[type eq "work"].value ew "@EXAMPLE.com" and active eq true"#.parse()?;
+//! assert!(Matcher::new(&work, &TypeMap::scim_core())?.matches(&user));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Bad filters are errors that point at the offending byte and become a SCIM
+//! `400 invalidFilter`:
+//!
+//! ```
+//! use scimkit::{Filter, ScimError, ScimType};
+//!
+//! let err = r#"userName eq "bjensen" and"#.parse::<Filter>().unwrap_err();
+//! assert_eq!(err.offset(), 25);
+//! let scim: ScimError = err.into();
+//! assert_eq!(scim.scim_type(), Some(ScimType::InvalidFilter));
+//! ```
+
+pub mod error;
+pub mod eval;
+pub mod filter;
+
+pub use error::{ScimError, ScimType};
+pub use filter::{Filter, FilterError};
