@@ -510,7 +510,7 @@ impl Access {
                     .is_some_and(|v| each(v, test))
             }),
             None => each(attr, &mut |element| match element {
-                Value::Object(obj) if by_value => get_ci(obj, "value").is_some_and(|v| test(v)),
+                Value::Object(obj) if by_value => get_ci(obj, "value").is_some_and(&mut *test),
                 other => test(other),
             }),
         }
@@ -520,7 +520,7 @@ impl Access {
 /// Applies `test` to a value, or to each element of an array, until one passes.
 fn each(value: &Value, test: &mut dyn FnMut(&Value) -> bool) -> bool {
     match value {
-        Value::Array(items) => items.iter().any(|v| test(v)),
+        Value::Array(items) => items.iter().any(test),
         other => test(other),
     }
 }

@@ -54,3 +54,8 @@ pub mod filter;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{Filter, FilterError};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -159,8 +159,8 @@ impl std::str::FromStr for Filter {
 /// resolved against a schema or a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AttrPath {
-    /// The schema URN prefix, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.
-    /// It contains at least one `:` and does not end with one.
+    /// The schema URN prefix, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`:
+    /// everything before the last `:` of the path.
     pub urn: Option<String>,
     /// The attribute name, e.g. `emails`.
     pub name: String,
@@ -264,9 +264,21 @@ impl CompareOp {
 
     /// The operator named by `keyword`, in any case.
     pub fn from_keyword(keyword: &str) -> Option<CompareOp> {
-        CompareOp::ALL
-            .into_iter()
-            .find(|op| op.as_str().eq_ignore_ascii_case(keyword))
+        let &[a, b] = keyword.as_bytes() else {
+            return None;
+        };
+        Some(match [a.to_ascii_lowercase(), b.to_ascii_lowercase()] {
+            [b'e', b'q'] => CompareOp::Eq,
+            [b'n', b'e'] => CompareOp::Ne,
+            [b'c', b'o'] => CompareOp::Co,
+            [b's', b'w'] => CompareOp::Sw,
+            [b'e', b'w'] => CompareOp::Ew,
+            [b'g', b't'] => CompareOp::Gt,
+            [b'l', b't'] => CompareOp::Lt,
+            [b'g', b'e'] => CompareOp::Ge,
+            [b'l', b'e'] => CompareOp::Le,
+            _ => return None,
+        })
     }
 
     /// Whether the operator orders values (`gt`, `lt`, `ge`, `le`).

@@ -41,50 +41,81 @@ const EXPECT_OPERATOR: &str =
     "an operator (eq, ne, co, sw, ew, gt, lt, ge, le, pr) after white space";
 const EXPECT_VALUE: &str = "a value: a string, a number, true, false or null";
 
-/// Characters that may appear in an attribute path token, URN prefix included.
-fn is_path_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || matches!(c, ':' | '.' | '-' | '_' | '$' | '+' | '%' | '@' | '/' | '~')
+/// A recogniser of one lexeme at the start of the input, over bytes: every lexeme of the
+/// grammar outside string literals is ASCII.
+type Lexeme = fn(&[u8]) -> IResult<&[u8], &[u8]>;
+
+/// Bytes that may appear in an attribute path token, URN prefix included.
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b':' | b'.' | b'-' | b'_' | b'$' | b'+' | b'%' | b'@' | b'/' | b'~'
+        )
 }
 
-fn is_name_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '$'
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'$'
 }
 
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
 }
 
-fn is_ws(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-fn word(i: &str) -> IResult<&str, &str> {
-    take_while1(|c: char| c.is_ascii_alphabetic()).parse(i)
+/// A keyword: `and`, `or`, `not`, an operator, `true`, `false`, `null`.
+fn word(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(|b: u8| b.is_ascii_alphabetic()).parse(i)
+}
+
+/// The longest run of attribute-path bytes; [`Cursor::attr_path`] splits it.
+fn path_token(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    take_while1(is_path_byte).parse(i)
 }
 
 /// A JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn json_number(i: &str) -> IResult<&str, &str> {
+fn json_number(i: &[u8]) -> IResult<&[u8], &[u8]> {
     // Not nom's digit0: inside `recognize`, nom 8.0 measures "42" at the end of input as "4".
-    let digit0 = || take_while(|c: char| c.is_ascii_digit());
-    let digit1 = || take_while1(|c: char| c.is_ascii_digit());
+    let digit0 = || take_while(|b: u8| b.is_ascii_digit());
+    let digit1 = || take_while1(|b: u8| b.is_ascii_digit());
     recognize((
         opt(char('-')),
-        (nom::branch::alt((
-            tag("0"),
+        nom::branch::alt((
+            tag(&b"0"[..]),
             recognize((satisfy(|c| ('1'..='9').contains(&c)), digit0())),
-        ))),
+        )),
         opt((char('.'), digit1())),
         opt((one_of("eE"), opt(one_of("+-")), digit1())),
     ))
     .parse(i)
 }
 
+/// The value of a JSON number's text: an integer when it is one that fits, else the
+/// correctly rounded double; `None` when that is infinite.
+fn json_number_value(text: &str) -> Option<serde_json::Number> {
+    if !text.contains(['.', 'e', 'E']) {
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(n.into());
+        }
+        if let Ok(n) = text.parse::<u64>() {
+            return Some(n.into());
+        }
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Group {
     Root,
     Paren,
     Not,
-    Bracket(AttrPath),
+    /// `attr[…]`; the attribute path waits on the parser's stack of bracket paths.
+    Bracket,
 }
 
 /// An open group: the `or` terms finished so far and the `and` terms of the current one.
@@ -105,26 +136,36 @@ impl Frame {
         }
     }
 
-    fn end_and(&mut self) {
-        let ands = std::mem::take(&mut self.ands);
-        self.ors.push(collapse(ands, Filter::And));
+    /// `term and …`
+    fn and(&mut self, term: Filter) {
+        self.ands.push(term);
     }
 
-    fn finish(mut self) -> (Group, Filter) {
-        if self.ors.is_empty() {
-            (self.group, collapse(self.ands, Filter::And))
-        } else {
-            self.end_and();
-            (self.group, Filter::Or(self.ors))
+    /// `term or …`
+    fn or(&mut self, term: Filter) {
+        let term = self.end_and(term);
+        self.ors.push(term);
+    }
+
+    /// The `and` chain that `last` ends, or `last` alone: a lone term allocates nothing.
+    fn end_and(&mut self, last: Filter) -> Filter {
+        if self.ands.is_empty() {
+            return last;
         }
+        let mut ands = std::mem::take(&mut self.ands);
+        ands.push(last);
+        Filter::And(ands)
     }
-}
 
-fn collapse(mut terms: Vec<Filter>, join: fn(Vec<Filter>) -> Filter) -> Filter {
-    if terms.len() == 1 {
-        terms.pop().expect("one term")
-    } else {
-        join(terms)
+    /// Closes the group whose last term is `last`.
+    fn finish(mut self, last: Filter) -> Filter {
+        let last = self.end_and(last);
+        if self.ors.is_empty() {
+            last
+        } else {
+            self.ors.push(last);
+            Filter::Or(self.ors)
+        }
     }
 }
 
@@ -134,16 +175,22 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn rest(&self) -> &'a str {
-        &self.input[self.pos..]
-    }
-
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        self.input[self.pos..].chars().next()
     }
 
-    fn set_rest(&mut self, rest: &'a str) {
-        self.pos = self.input.len() - rest.len();
+    fn peek_byte(&self) -> Option<u8> {
+        self.input.as_bytes().get(self.pos).copied()
+    }
+
+    /// The length of the lexeme at the cursor (0 where there is none).
+    fn lexeme(&self, lexeme: Lexeme) -> usize {
+        lexeme(&self.input.as_bytes()[self.pos..]).map_or(0, |(_, matched)| matched.len())
+    }
+
+    /// The keyword at the cursor, if a letter is there; empty otherwise.
+    fn keyword(&self) -> &'a str {
+        &self.input[self.pos..self.pos + self.lexeme(word)]
     }
 
     fn error(&self, kind: K, start: usize, len: usize) -> FilterError {
@@ -159,38 +206,43 @@ impl<'a> Cursor<'a> {
     /// Skips white space; says whether there was any.
     fn skip_ws(&mut self) -> bool {
         let start = self.pos;
-        let rest = self.rest();
-        let trimmed = rest.trim_start_matches(is_ws);
-        self.set_rest(trimmed);
+        let bytes = self.input.as_bytes();
+        while self.pos < bytes.len() && is_ws(bytes[self.pos]) {
+            self.pos += 1;
+        }
         self.pos > start
     }
 
     fn attr_path(&mut self, expected: &'static str) -> Result<AttrPath, FilterError> {
         let start = self.pos;
-        let Ok((rest, token)) =
-            take_while1::<_, _, nom::error::Error<&str>>(is_path_char).parse(self.rest())
-        else {
+        let len = self.lexeme(path_token);
+        if len == 0 {
             return Err(self.error_here(K::Expected(expected)));
-        };
-        if !token.starts_with(is_name_start) {
-            return Err(self.error(K::Expected(expected), start, token.len()));
         }
-        let (urn, attr, attr_start) = match token.rfind(':') {
-            Some(i) => (Some(&token[..i]), &token[i + 1..], start + i + 1),
-            None => (None, token, start),
-        };
-        let mut parts = attr.splitn(3, '.');
-        let name = parts.next().unwrap_or_default();
-        let sub = parts.next();
-        if let Some(extra) = parts.next() {
-            let at = attr_start + name.len() + sub.map_or(0, str::len) + 1;
-            return Err(self.error(K::InvalidAttrPath, at, 1 + extra.len()));
+        // The token is ASCII, so every offset in it is a char boundary.
+        let token = &self.input[start..start + len];
+        if !is_name_start(token.as_bytes()[0]) {
+            return Err(self.error(K::Expected(expected), start, len));
         }
-        self.check_name(name, attr_start)?;
+        let (urn, attr_start) = match memchr::memrchr(b':', token.as_bytes()) {
+            Some(colon) => (Some(&token[..colon]), colon + 1),
+            None => (None, 0),
+        };
+        let attr = &token[attr_start..];
+        let (name, sub) = match attr.split_once('.') {
+            Some((name, sub)) => (name, Some(sub)),
+            None => (attr, None),
+        };
+        let name_at = start + attr_start;
+        self.check_name(name, name_at)?;
         if let Some(sub) = sub {
-            self.check_name(sub, attr_start + name.len() + 1)?;
+            let sub_at = name_at + name.len() + 1;
+            if let Some(dot) = sub.find('.') {
+                return Err(self.error(K::InvalidAttrPath, sub_at + dot, sub.len() - dot));
+            }
+            self.check_name(sub, sub_at)?;
         }
-        self.set_rest(rest);
+        self.pos = start + len;
         Ok(AttrPath {
             urn: urn.map(str::to_owned),
             name: name.to_owned(),
@@ -198,12 +250,13 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// Checks an ASCII name found at byte `at`.
     fn check_name(&self, name: &str, at: usize) -> Result<(), FilterError> {
-        if !name.starts_with(is_name_start) {
-            let len = name.chars().next().map_or(0, char::len_utf8);
-            return Err(self.error(K::Expected("an attribute name"), at, len));
+        let bytes = name.as_bytes();
+        if !bytes.first().copied().is_some_and(is_name_start) {
+            return Err(self.error(K::Expected("an attribute name"), at, bytes.len().min(1)));
         }
-        match name[1..].find(|c| !is_name_char(c)) {
+        match bytes[1..].iter().position(|&b| !is_name_byte(b)) {
             Some(bad) => Err(self.error(K::InvalidAttrPath, at + 1 + bad, 1)),
             None => Ok(()),
         }
@@ -214,19 +267,20 @@ impl<'a> Cursor<'a> {
         if !self.skip_ws() {
             return Err(self.error_here(K::Expected(EXPECT_OPERATOR)));
         }
-        let Ok((rest, keyword)) = word(self.rest()) else {
+        let keyword = self.keyword();
+        if keyword.is_empty() {
             return Err(self.error_here(K::Expected(EXPECT_OPERATOR)));
-        };
+        }
         if keyword.eq_ignore_ascii_case("pr") {
-            self.set_rest(rest);
+            self.pos += 2;
             return Ok(Filter::Present(path));
         }
         let Some(op) = CompareOp::from_keyword(keyword) else {
             return Err(self.error(K::UnknownOperator, self.pos, keyword.len()));
         };
-        self.set_rest(rest);
+        self.pos += keyword.len();
         let spaced = self.skip_ws();
-        if !spaced && self.peek() != Some('"') {
+        if !spaced && self.peek_byte() != Some(b'"') {
             return Err(self.error_here(K::Expected(EXPECT_VALUE)));
         }
         let value = self.comp_value()?;
@@ -234,11 +288,11 @@ impl<'a> Cursor<'a> {
     }
 
     fn comp_value(&mut self) -> Result<CompValue, FilterError> {
-        match self.peek() {
-            Some('"') => self.string().map(CompValue::String),
-            Some(c) if c == '-' || c.is_ascii_digit() => self.number(),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let (rest, keyword) = word(self.rest()).expect("starts with a letter");
+        match self.peek_byte() {
+            Some(b'"') => self.string().map(CompValue::String),
+            Some(b) if b == b'-' || b.is_ascii_digit() => self.number(),
+            Some(b) if b.is_ascii_alphabetic() => {
+                let keyword = self.keyword();
                 let value = if keyword.eq_ignore_ascii_case("true") {
                     CompValue::Bool(true)
                 } else if keyword.eq_ignore_ascii_case("false") {
@@ -248,7 +302,7 @@ impl<'a> Cursor<'a> {
                 } else {
                     return Err(self.error(K::Expected(EXPECT_VALUE), self.pos, keyword.len()));
                 };
-                self.set_rest(rest);
+                self.pos += keyword.len();
                 Ok(value)
             }
             _ => Err(self.error_here(K::Expected(EXPECT_VALUE))),
@@ -256,15 +310,17 @@ impl<'a> Cursor<'a> {
     }
 
     fn number(&mut self) -> Result<CompValue, FilterError> {
-        let Ok((rest, text)) = json_number(self.rest()) else {
+        let len = self.lexeme(json_number);
+        if len == 0 {
             return Err(self.error_here(K::InvalidNumber));
-        };
-        match text.parse::<serde_json::Number>() {
-            Ok(n) => {
-                self.set_rest(rest);
+        }
+        let text = &self.input[self.pos..self.pos + len];
+        match json_number_value(text) {
+            Some(n) => {
+                self.pos += len;
                 Ok(CompValue::Number(n))
             }
-            Err(_) => Err(self.error(K::InvalidNumber, self.pos, text.len())),
+            None => Err(self.error(K::InvalidNumber, self.pos, text.len())),
         }
     }
 
@@ -275,23 +331,27 @@ impl<'a> Cursor<'a> {
         let mut out = String::new();
         let mut i = open + 1;
         loop {
-            let run = bytes[i..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-                .map(|n| i + n);
-            let Some(special) = run else {
+            let Some(special) = memchr::memchr2(b'"', b'\\', &bytes[i..]).map(|n| i + n) else {
                 return Err(self.error(K::UnterminatedString, open, 1));
             };
-            // Every special byte is ASCII, so both ends of the run are char boundaries.
-            out.push_str(&self.input[i..special]);
-            match bytes[special] {
-                b'"' => {
-                    self.pos = special + 1;
-                    return Ok(out);
-                }
-                b'\\' => i = self.escape(special, &mut out)?,
-                _ => return Err(self.error(K::ControlCharacter, special, 1)),
+            // Checked apart from the search, without early exit, so that it vectorises.
+            let run = &bytes[i..special];
+            if run.iter().fold(false, |seen, &b| seen | (b < 0x20)) {
+                let control = run.iter().position(|&b| b < 0x20).unwrap_or_default();
+                return Err(self.error(K::ControlCharacter, i + control, 1));
             }
+            // Both ends of the run are ASCII bytes, so they are char boundaries.
+            let run = &self.input[i..special];
+            if bytes[special] == b'"' {
+                self.pos = special + 1;
+                if out.is_empty() {
+                    return Ok(run.to_owned());
+                }
+                out.push_str(run);
+                return Ok(out);
+            }
+            out.push_str(run);
+            i = self.escape(special, &mut out)?;
         }
     }
 
@@ -354,19 +414,18 @@ impl<'a> Cursor<'a> {
 
     /// After `not`: optional white space then `(`. Returns whether this is a `not (` group.
     fn not_group(&mut self) -> bool {
-        let Ok((rest, keyword)) = word(self.rest()) else {
-            return false;
-        };
-        if !keyword.eq_ignore_ascii_case("not") {
+        if !self.keyword().eq_ignore_ascii_case("not") {
             return false;
         }
-        let after = rest.trim_start_matches(is_ws);
-        match after.strip_prefix('(') {
-            Some(inside) => {
-                self.set_rest(inside);
-                true
-            }
-            None => false,
+        let start = self.pos;
+        self.pos += 3;
+        self.skip_ws();
+        if self.peek_byte() == Some(b'(') {
+            self.pos += 1;
+            true
+        } else {
+            self.pos = start;
+            false
         }
     }
 }
@@ -386,7 +445,11 @@ pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError>
     if p.pos == input.len() {
         return Err(FilterError::new(K::Empty, 0..input.len(), input));
     }
-    let mut stack = vec![Frame::new(Group::Root, 0)];
+    // The root group lives outside the stack so that a parse allocates no stack at all
+    // unless the filter has groups.
+    let mut root = Frame::new(Group::Root, 0);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut bracket_paths: Vec<AttrPath> = Vec::new();
     let mut clauses = 0usize;
     let mut count_clause = |p: &Cursor<'_>, at: usize| {
         clauses += 1;
@@ -405,7 +468,7 @@ pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError>
         // Expecting an operand.
         p.skip_ws();
         let start = p.pos;
-        let opened = if p.peek() == Some('(') {
+        let opened = if p.peek_byte() == Some(b'(') {
             p.pos += 1;
             Some(Group::Paren)
         } else if p.not_group() {
@@ -420,15 +483,11 @@ pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError>
             }
             None => {
                 let path = p.attr_path(EXPECT_OPERAND)?;
-                if p.peek() == Some('[') {
+                if p.peek_byte() == Some(b'[') {
                     let open = p.pos;
                     p.pos += 1;
-                    push(
-                        &mut stack,
-                        Frame::new(Group::Bracket(path), open),
-                        &p,
-                        limits,
-                    )?;
+                    push(&mut stack, Frame::new(Group::Bracket, open), &p, limits)?;
+                    bracket_paths.push(path);
                     continue;
                 }
                 let exp = p.attr_exp(path)?;
@@ -439,45 +498,40 @@ pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError>
         // Expecting an operator, a closing character or the end.
         loop {
             p.skip_ws();
-            if p.pos == input.len() && stack.len() == 1 && stack[0].ands.is_empty() {
-                if stack[0].ors.is_empty() {
-                    return Ok(operand);
-                }
-            }
-            let top = stack.last_mut().expect("the root frame is never popped");
-            top.ands.push(operand);
+            let top = stack.last_mut().unwrap_or(&mut root);
             let Some(c) = p.peek() else {
-                if stack.len() > 1 {
-                    let top = stack.last().expect("checked");
+                if let Some(top) = stack.last() {
                     let open = match top.group {
-                        Group::Bracket(_) => '[',
+                        Group::Bracket => '[',
                         _ => '(',
                     };
                     return Err(p.error(K::Unclosed(open), top.open, 1));
                 }
-                let (_, filter) = stack.pop().expect("root").finish();
-                return Ok(filter);
+                return Ok(root.finish(operand));
             };
             match c {
                 ')' | ']' => {
                     let closes = match top.group {
                         Group::Paren | Group::Not => c == ')',
-                        Group::Bracket(_) => c == ']',
+                        Group::Bracket => c == ']',
                         Group::Root => false,
                     };
                     if !closes {
                         return Err(match top.group {
                             Group::Root => p.error_here(K::Unmatched(c)),
-                            Group::Bracket(_) => p.error_here(K::Expected("'and', 'or' or ']'")),
+                            Group::Bracket => p.error_here(K::Expected("'and', 'or' or ']'")),
                             _ => p.error_here(K::Expected("'and', 'or' or ')'")),
                         });
                     }
                     p.pos += 1;
                     let frame = stack.pop().expect("not the root");
-                    operand = match frame.finish() {
-                        (Group::Not, inner) => Filter::Not(Box::new(inner)),
-                        (Group::Bracket(path), inner) => {
-                            if p.peek() == Some('.') {
+                    let group = frame.group;
+                    let inner = frame.finish(operand);
+                    operand = match group {
+                        Group::Not => Filter::Not(Box::new(inner)),
+                        Group::Bracket => {
+                            let path = bracket_paths.pop().expect("one path per bracket");
+                            if p.peek_byte() == Some(b'.') {
                                 // Entra's `attr[filter].sub op value`.
                                 let at = p.pos;
                                 p.pos += 1;
@@ -513,20 +567,21 @@ pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError>
                                 }
                             }
                         }
-                        (_, inner) => inner,
+                        Group::Paren | Group::Root => inner,
                     };
                 }
                 _ => {
-                    let keyword = word(p.rest()).map(|(_, w)| w).unwrap_or_default();
+                    let keyword = p.keyword();
                     if keyword.eq_ignore_ascii_case("and") {
                         p.pos += 3;
+                        top.and(operand);
                     } else if keyword.eq_ignore_ascii_case("or") {
                         p.pos += 2;
-                        top.end_and();
+                        top.or(operand);
                     } else {
                         let expected = match top.group {
                             Group::Root => "'and', 'or' or the end of the filter",
-                            Group::Bracket(_) => "'and', 'or' or ']'",
+                            Group::Bracket => "'and', 'or' or ']'",
                             _ => "'and', 'or' or ')'",
                         };
                         let len = keyword.len().max(c.len_utf8());
@@ -545,7 +600,7 @@ fn push(
     p: &Cursor<'_>,
     limits: &Limits,
 ) -> Result<(), FilterError> {
-    if stack.len() > limits.max_depth {
+    if stack.len() >= limits.max_depth {
         return Err(p.error(
             K::TooDeep {
                 limit: limits.max_depth,
