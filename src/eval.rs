@@ -32,27 +32,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{ScimError, ScimType};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
-
-/// The SCIM data types of RFC 7643 §2.3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttrKind {
-    /// A Unicode string.
-    String,
-    /// `true` or `false`.
-    Boolean,
-    /// A real number.
-    Decimal,
-    /// A whole number.
-    Integer,
-    /// An `xsd:dateTime` instant, e.g. `2008-01-23T04:56:22Z`.
-    DateTime,
-    /// Base64-encoded bytes.
-    Binary,
-    /// A URI to a resource.
-    Reference,
-    /// An object with sub-attributes.
-    Complex,
-}
+pub use crate::schema::AttrKind;
 
 /// What evaluation needs to know of an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,18 +69,43 @@ impl AttrType {
     }
 }
 
-/// A source of attribute types: the schema registry, a [`TypeMap`], or [`Untyped`].
+/// Where a top-level attribute's values live in a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container<'a> {
+    /// Not known: a URN-qualified name is looked up in the extension object of that URN
+    /// when the resource has one, else at the top level when the URN is the resource's
+    /// core schema (its first `schemas` entry, or any `urn:ietf:params:scim:schemas:core:`
+    /// URN); an unqualified name at the top level.
+    Unknown,
+    /// At the top level of the resource (core schema and common attributes).
+    TopLevel,
+    /// In the extension object named by this schema URN.
+    Extension(&'a str),
+}
+
+/// A source of attribute types: a resource type of the schema
+/// [`Registry`](crate::schema::Registry), a [`TypeMap`], or [`Untyped`].
 pub trait AttributeTypes {
     /// The type of the attribute at `path` — an attribute name, then the names of its
     /// sub-attributes — in the schema `urn` (or the resource's own schema when `None`).
     /// Names are given as written and must be matched case-insensitively. `None` means
     /// unknown: values are then compared by their JSON type, strings case-insensitively.
     fn attribute_type(&self, urn: Option<&str>, path: &[&str]) -> Option<AttrType>;
+
+    /// Where the top-level attribute `[urn:]name` lives. The default knows nothing.
+    fn container(&self, urn: Option<&str>, name: &str) -> Container<'_> {
+        let _ = (urn, name);
+        Container::Unknown
+    }
 }
 
 impl<T: AttributeTypes + ?Sized> AttributeTypes for &T {
     fn attribute_type(&self, urn: Option<&str>, path: &[&str]) -> Option<AttrType> {
         (**self).attribute_type(urn, path)
+    }
+
+    fn container(&self, urn: Option<&str>, name: &str) -> Container<'_> {
+        (**self).container(urn, name)
     }
 }
 
@@ -309,7 +314,7 @@ fn compile(
         Filter::Compare { path, op, value } => {
             compile_compare(path, *op, value, types, urn, prefix)?
         }
-        Filter::Present(path) => Node::Present(Access::new(path)),
+        Filter::Present(path) => Node::Present(Access::resolve(path, types, prefix)),
         Filter::And(terms) => Node::And(
             terms
                 .iter()
@@ -329,7 +334,7 @@ fn compile(
             prefix.extend(path.sub_attr.clone());
             let inner = compile(filter, types, path.urn.as_deref().or(urn), prefix);
             prefix.truncate(depth);
-            Node::Elements(Access::new(path), Box::new(inner?))
+            Node::Elements(Access::resolve(path, types, prefix), Box::new(inner?))
         }
     })
 }
@@ -342,7 +347,7 @@ fn compile_compare(
     urn: Option<&str>,
     prefix: &[String],
 ) -> Result<Node, EvalError> {
-    let access = Access::new(path);
+    let access = Access::resolve(path, types, prefix);
     let mut names: Vec<&str> = prefix.iter().map(String::as_str).collect();
     names.push(&path.name);
     names.extend(path.sub_attr.as_deref());
@@ -465,9 +470,19 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 impl Access {
-    fn new(path: &AttrPath) -> Access {
+    /// Where `path` is found; at the top level (no `prefix`), routed by `types`.
+    fn resolve(path: &AttrPath, types: &dyn AttributeTypes, prefix: &[String]) -> Access {
+        let urn = if prefix.is_empty() {
+            match types.container(path.urn.as_deref(), &path.name) {
+                Container::TopLevel => None,
+                Container::Extension(urn) => Some(urn.to_owned()),
+                Container::Unknown => path.urn.clone(),
+            }
+        } else {
+            path.urn.clone()
+        };
         Access {
-            urn: path.urn.clone(),
+            urn,
             name: path.name.clone(),
             sub: path.sub_attr.clone(),
         }

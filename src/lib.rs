@@ -51,6 +51,7 @@
 pub mod error;
 pub mod eval;
 pub mod filter;
+pub mod schema;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{Filter, FilterError};

@@ -1,7 +1,8 @@
 //! Evaluation with schema semantics: every operator on every type, the multi-valued and
 //! value-path rules, presence, URN routing, and the comparisons that are refused.
 
-use scimkit::eval::{AttrKind, AttrType, Matcher, TypeMap, Untyped};
+use scimkit::eval::{AttrType, Matcher, TypeMap, Untyped};
+use scimkit::schema::AttrKind;
 use scimkit::{Filter, ScimError, ScimType};
 use serde_json::{json, Value};
 
