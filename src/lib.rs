@@ -48,11 +48,13 @@
 //! assert_eq!(scim.scim_type(), Some(ScimType::InvalidFilter));
 //! ```
 
+pub mod compat;
 pub mod error;
 pub mod eval;
 pub mod filter;
 pub mod schema;
 
+pub use compat::Compat;
 pub use error::{ScimError, ScimType};
 pub use filter::{Filter, FilterError};
 

@@ -9,7 +9,9 @@ use scimkit::Filter;
 use serde_json::{json, Value};
 
 /// RFC 7643 §8.7.1: path | type | multiValued | required | caseExact | mutability |
-/// returned | uniqueness | canonicalValues | referenceTypes.
+/// returned | uniqueness | canonicalValues | referenceTypes. Two rows are not in §8.7.1:
+/// `addresses.primary` and `members.display`, which §2.4 defines for every multi-valued
+/// attribute and the §8.2 and §8.4 examples use.
 const USER_8_7_1: &str = "
 userName|string|false|true|false|readWrite|default|server||
 name|complex|false|false|false|readWrite|default|none||
@@ -57,6 +59,7 @@ addresses.region|string|false|false|false|readWrite|default|none||
 addresses.postalCode|string|false|false|false|readWrite|default|none||
 addresses.country|string|false|false|false|readWrite|default|none||
 addresses.type|string|false|false|false|readWrite|default|none|work,home,other|
+addresses.primary|boolean|false|false|false|readWrite|default|none||
 groups|complex|true|false|false|readOnly|default|none||
 groups.value|string|false|false|false|readOnly|default|none||
 groups.$ref|reference|false|false|false|readOnly|default|none||User,Group
@@ -85,6 +88,7 @@ members|complex|true|false|false|readWrite|default|none||
 members.value|string|false|false|false|immutable|default|none||
 members.$ref|reference|false|false|false|immutable|default|none||User,Group
 members.type|string|false|false|false|immutable|default|none|User,Group|
+members.display|string|false|false|false|readWrite|default|none||
 ";
 
 const ENTERPRISE_8_7_1: &str = "

@@ -1,6 +1,8 @@
 //! The schemas RFC 7643 defines: the common attributes (§3.1), User (§4.1), Group (§4.2)
 //! and the Enterprise User extension (§4.3), with the characteristics of their §8.7.1
-//! representation.
+//! representation, plus two sub-attributes that representation leaves out although §2.4
+//! defines them for every multi-valued attribute and the RFC's own examples use them:
+//! `addresses.primary` and `members.display`.
 
 use super::{AttrKind, Attribute, Mutability, Returned, Schema, Uniqueness};
 
@@ -155,6 +157,10 @@ pub fn user_schema() -> Schema {
                         address_part("postalCode", "The postal code."),
                         address_part("country", "The country."),
                         type_attr,
+                        // Not in the §8.7.1 representation, but §2.4 gives every
+                        // multi-valued attribute `primary` and the §8.2 example uses it.
+                        Attribute::boolean("primary")
+                            .describe("Whether this is the preferred address; at most one is."),
                     ],
                 )
                 .describe("Physical mailing addresses for the user.")
@@ -225,6 +231,9 @@ pub fn group_schema() -> Schema {
                         .describe("The member's resource type: 'User' or 'Group'.")
                         .canonical(&["User", "Group"])
                         .mutability(Immutable),
+                    // Not in the §8.7.1 representation, but §2.4 gives every multi-valued
+                    // attribute `display`, the §8.4 example uses it and IdPs send it.
+                    Attribute::string("display").describe("The member's display name."),
                 ],
             )
             .describe("The members of the group.")

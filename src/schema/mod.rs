@@ -28,12 +28,14 @@
 use serde::{Deserialize, Serialize};
 
 mod builtin;
+mod normalize;
 mod registry;
 
 pub use builtin::{
     common_attributes, enterprise_user_schema, group_schema, user_schema, ENTERPRISE_USER, GROUP,
     USER,
 };
+pub use normalize::{Normalized, UniqueValue, Write};
 pub use registry::{Registry, RegistryError, Resolved, ResourceTypeView};
 
 /// The URN of the schema that describes schemas (RFC 7643 §7).

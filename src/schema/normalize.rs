@@ -1,0 +1,617 @@
+//! Turning incoming JSON into a canonical, validated resource (RFC 7643 §2, §3; RFC 7644
+//! §3.3, §3.5.1).
+
+use serde_json::{Map, Number, Value};
+
+use super::{AttrKind, Attribute, Mutability, ResourceTypeView, Schema, Uniqueness};
+use crate::compat::Compat;
+use crate::error::{ScimError, ScimType};
+use crate::eval::parse_datetime;
+
+/// What a normalised resource is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    /// A new resource (POST).
+    Create,
+    /// A replacement (PUT) of this existing, normalised resource: immutable attributes
+    /// keep their values and may not change.
+    Replace(&'a Value),
+}
+
+/// A value of an attribute whose `uniqueness` is `server` or `global`, for the store to
+/// enforce atomically with its write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueValue {
+    /// The attribute's canonical path, URN-qualified for extension attributes.
+    pub path: String,
+    /// The value.
+    pub value: Value,
+    /// Whether values compare with case (`userName` does not).
+    pub case_exact: bool,
+    /// `server` or `global`.
+    pub scope: Uniqueness,
+}
+
+/// A canonical, validated resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// The resource: canonical attribute names, `schemas` listing the core schema and the
+    /// extensions present, no `null`s or empty values, no read-only or write-only input.
+    pub resource: Value,
+    /// Write-only values given (such as `password`), by canonical path. They are not in
+    /// `resource`: the application decides whether and how to keep them.
+    pub write_only: Vec<(String, Value)>,
+    /// Values the store must keep unique.
+    pub unique: Vec<UniqueValue>,
+}
+
+fn invalid_value(detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidValue, detail)
+}
+
+fn invalid_syntax(detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidSyntax, detail)
+}
+
+/// `key` looked up exactly, then ignoring ASCII case.
+pub(crate) fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Whether a value counts as given: not `null`, `[]` or `{}`.
+fn is_given(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
+struct Normalizer<'a> {
+    compat: &'a Compat,
+    write_only: Vec<(String, Value)>,
+}
+
+impl<'r> ResourceTypeView<'r> {
+    /// Validates `input` for a create or replace and returns the canonical resource.
+    ///
+    /// Errors are `400` SCIM errors: `invalidSyntax` for a body that is not a resource
+    /// object, `invalidValue` for a missing required attribute or a value of the wrong
+    /// type, `mutability` for a changed immutable attribute. What [`Compat`] tolerates is
+    /// corrected instead.
+    ///
+    /// ```
+    /// use scimkit::schema::{Registry, Write};
+    /// use scimkit::Compat;
+    /// use serde_json::json;
+    ///
+    /// let registry = Registry::scim_default();
+    /// let users = registry.resource_type("User").unwrap();
+    /// // What Microsoft Entra ID sends, mixed case, string booleans and all.
+    /// let out = users.normalize(&json!({
+    ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+    ///                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+    ///     "externalId": "0a21f0f2",
+    ///     "UserName": "Test_User@example.com",
+    ///     "active": "True",
+    ///     "emails": [{"primary": true, "type": "work", "value": "Test_User@example.com"}],
+    ///     "meta": {"resourceType": "User"},
+    ///     "name": {"familyName": "Bloggs", "givenName": "Joe", "formatted": null},
+    ///     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": null}
+    /// }), Write::Create, &Compat::lenient())?;
+    /// assert_eq!(out.resource, json!({
+    ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    ///     "externalId": "0a21f0f2",
+    ///     "userName": "Test_User@example.com",
+    ///     "active": true,
+    ///     "emails": [{"primary": true, "type": "work", "value": "Test_User@example.com"}],
+    ///     "name": {"familyName": "Bloggs", "givenName": "Joe"}
+    /// }));
+    /// assert_eq!(out.unique[0].path, "userName");
+    /// # Ok::<(), scimkit::ScimError>(())
+    /// ```
+    pub fn normalize(
+        &self,
+        input: &Value,
+        write: Write<'_>,
+        compat: &Compat,
+    ) -> Result<Normalized, ScimError> {
+        let Some(obj) = input.as_object() else {
+            return Err(invalid_syntax("a resource must be a JSON object"));
+        };
+        self.check_schemas(obj, compat)?;
+        let mut n = Normalizer {
+            compat,
+            write_only: Vec::new(),
+        };
+        let mut core = Map::new();
+        let mut extensions: Vec<(&'r Schema, Map<String, Value>)> =
+            self.extensions().map(|(s, _)| (s, Map::new())).collect();
+        for (key, value) in obj {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            if let Some(i) = extensions
+                .iter()
+                .position(|(s, _)| s.id.eq_ignore_ascii_case(key))
+            {
+                let (schema, out) = &mut extensions[i];
+                match value {
+                    Value::Null => {}
+                    Value::Object(attrs) => {
+                        for (k, v) in attrs {
+                            n.attribute(schema, None, k, v, out)?;
+                        }
+                    }
+                    _ => return Err(invalid_value(format!("{key} must be an object"))),
+                }
+                continue;
+            }
+            if let Some((urn, name)) = key.rsplit_once(':') {
+                // A URN-qualified attribute name used as a key.
+                if self.core_schema().id.eq_ignore_ascii_case(urn) {
+                    n.attribute(
+                        self.core_schema(),
+                        Some(self.registry().common_attributes()),
+                        name,
+                        value,
+                        &mut core,
+                    )?;
+                } else if let Some(i) = extensions
+                    .iter()
+                    .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
+                {
+                    let (schema, out) = &mut extensions[i];
+                    n.attribute(schema, None, name, value, out)?;
+                } else if !compat.ignore_unknown_schemas {
+                    return Err(invalid_value(format!(
+                        "{key}: unknown schema for this resource type"
+                    )));
+                }
+                continue;
+            }
+            n.attribute(
+                self.core_schema(),
+                Some(self.registry().common_attributes()),
+                key,
+                value,
+                &mut core,
+            )?;
+        }
+
+        if let Write::Replace(existing) = write {
+            self.keep_immutable(existing, &mut core, &mut extensions)?;
+        }
+        self.check_required(&core, &extensions)?;
+
+        let mut schemas = vec![Value::String(self.core_schema().id.clone())];
+        let mut unique = Vec::new();
+        collect_unique(self.core_schema(), None, &core, &mut unique);
+        collect_unique_attrs(
+            self.registry().common_attributes(),
+            None,
+            &core,
+            &mut unique,
+        );
+        for (schema, attrs) in extensions {
+            if attrs.is_empty() {
+                continue;
+            }
+            collect_unique(schema, Some(&schema.id), &attrs, &mut unique);
+            schemas.push(Value::String(schema.id.clone()));
+            core.insert(schema.id.clone(), Value::Object(attrs));
+        }
+        core.insert("schemas".into(), Value::Array(schemas));
+        Ok(Normalized {
+            resource: Value::Object(core),
+            write_only: n.write_only,
+            unique,
+        })
+    }
+
+    fn check_schemas(&self, obj: &Map<String, Value>, compat: &Compat) -> Result<(), ScimError> {
+        let listed = match get_ci(obj, "schemas") {
+            None | Some(Value::Null) if compat.infer_missing_schemas => return Ok(()),
+            None | Some(Value::Null) => return Err(invalid_value("schemas is missing")),
+            Some(Value::Array(items)) => items,
+            Some(Value::String(_)) if compat.wrap_single_values => {
+                std::slice::from_ref(get_ci(obj, "schemas").expect("just matched"))
+            }
+            Some(_) => return Err(invalid_value("schemas must be an array of URNs")),
+        };
+        let mut has_core = false;
+        for urn in listed {
+            let Some(urn) = urn.as_str() else {
+                return Err(invalid_value("schemas must be an array of URNs"));
+            };
+            if self.core_schema().id.eq_ignore_ascii_case(urn) {
+                has_core = true;
+            } else if self.extension(urn).is_none() && !compat.ignore_unknown_schemas {
+                return Err(invalid_value(format!(
+                    "schemas: {urn} is not a schema of {}",
+                    self.resource_type().name
+                )));
+            }
+        }
+        if !has_core && !compat.infer_missing_schemas {
+            return Err(invalid_value(format!(
+                "schemas must include {}",
+                self.core_schema().id
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_required(
+        &self,
+        core: &Map<String, Value>,
+        extensions: &[(&Schema, Map<String, Value>)],
+    ) -> Result<(), ScimError> {
+        let missing = |schema: &Schema, attrs: &Map<String, Value>| {
+            schema
+                .attributes
+                .iter()
+                .find(|a| {
+                    a.required
+                        && a.mutability != Mutability::ReadOnly
+                        && !attrs.contains_key(&a.name)
+                })
+                .map(|a| a.name.clone())
+        };
+        if let Some(name) = missing(self.core_schema(), core) {
+            return Err(invalid_value(format!("{name} is required")));
+        }
+        for ((schema, attrs), (_, required)) in extensions.iter().zip(self.extensions()) {
+            if attrs.is_empty() {
+                if required {
+                    return Err(invalid_value(format!(
+                        "the {} extension is required",
+                        schema.id
+                    )));
+                }
+                continue;
+            }
+            if let Some(name) = missing(schema, attrs) {
+                return Err(invalid_value(format!("{}:{name} is required", schema.id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Immutable attributes (and immutable sub-attributes of single-valued complex ones)
+    /// keep their existing values: omitted, they are carried over; changed, it is an error.
+    fn keep_immutable(
+        &self,
+        existing: &Value,
+        core: &mut Map<String, Value>,
+        extensions: &mut [(&Schema, Map<String, Value>)],
+    ) -> Result<(), ScimError> {
+        let Some(existing) = existing.as_object() else {
+            return Ok(());
+        };
+        immutable(&self.core_schema().attributes, existing, core, "")?;
+        for (schema, attrs) in extensions.iter_mut() {
+            if let Some(Value::Object(old)) = get_ci(existing, &schema.id) {
+                immutable(&schema.attributes, old, attrs, &format!("{}:", schema.id))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn immutable(
+    attributes: &[Attribute],
+    old: &Map<String, Value>,
+    new: &mut Map<String, Value>,
+    prefix: &str,
+) -> Result<(), ScimError> {
+    for attr in attributes {
+        let Some(before) = old.get(&attr.name).filter(|v| is_given(v)) else {
+            continue;
+        };
+        if attr.mutability == Mutability::Immutable {
+            match new.get(&attr.name) {
+                None => {
+                    new.insert(attr.name.clone(), before.clone());
+                }
+                Some(after) if after != before => {
+                    return Err(ScimError::bad_request(
+                        ScimType::Mutability,
+                        format!("{prefix}{} is immutable and cannot be changed", attr.name),
+                    ));
+                }
+                Some(_) => {}
+            }
+        } else if attr.kind == AttrKind::Complex && !attr.multi_valued {
+            if let (Value::Object(before), Some(Value::Object(after))) =
+                (before, new.get_mut(&attr.name))
+            {
+                immutable(
+                    &attr.sub_attributes,
+                    before,
+                    after,
+                    &format!("{prefix}{}.", attr.name),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect_unique(
+    schema: &Schema,
+    urn: Option<&str>,
+    attrs: &Map<String, Value>,
+    out: &mut Vec<UniqueValue>,
+) {
+    collect_unique_attrs(&schema.attributes, urn, attrs, out);
+}
+
+fn collect_unique_attrs(
+    attributes: &[Attribute],
+    urn: Option<&str>,
+    attrs: &Map<String, Value>,
+    out: &mut Vec<UniqueValue>,
+) {
+    for attr in attributes {
+        if attr.uniqueness == Uniqueness::None
+            || attr.mutability == Mutability::ReadOnly
+            || attr.kind == AttrKind::Complex
+        {
+            continue;
+        }
+        if let Some(value) = attrs.get(&attr.name) {
+            out.push(UniqueValue {
+                path: match urn {
+                    Some(urn) => format!("{urn}:{}", attr.name),
+                    None => attr.name.clone(),
+                },
+                value: value.clone(),
+                case_exact: attr.compares_case_exact(),
+                scope: attr.uniqueness,
+            });
+        }
+    }
+}
+
+impl Normalizer<'_> {
+    /// Normalises `key: value` of `schema` (plus the common attributes when given) into
+    /// `out` under the attribute's canonical name.
+    fn attribute(
+        &mut self,
+        schema: &Schema,
+        common: Option<&[Attribute]>,
+        key: &str,
+        value: &Value,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        let attr = schema
+            .attribute(key)
+            .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(key)));
+        let Some(attr) = attr else {
+            if self.compat.ignore_unknown_attributes || !is_given(value) {
+                return Ok(());
+            }
+            return Err(invalid_value(format!(
+                "{key} is not an attribute of {}",
+                schema.id
+            )));
+        };
+        let path = if common.is_some() {
+            attr.name.clone()
+        } else {
+            format!("{}:{}", schema.id, attr.name)
+        };
+        self.put(attr, &path, value, out)
+    }
+
+    /// Normalises `value` for `attr` and stores it in `out`, unless read-only, write-only
+    /// or absent.
+    fn put(
+        &mut self,
+        attr: &Attribute,
+        path: &str,
+        value: &Value,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        if attr.mutability == Mutability::ReadOnly {
+            return Ok(());
+        }
+        let Some(value) = self.value(attr, path, value)? else {
+            return Ok(());
+        };
+        if attr.mutability == Mutability::WriteOnly {
+            self.write_only.push((path.to_owned(), value));
+            return Ok(());
+        }
+        if out.insert(attr.name.clone(), value).is_some() {
+            return Err(invalid_syntax(format!("{path} is given more than once")));
+        }
+        Ok(())
+    }
+
+    /// The normalised value of `attr`, or `None` when it counts as absent.
+    fn value(
+        &mut self,
+        attr: &Attribute,
+        path: &str,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        if value.is_null() {
+            return Ok(None);
+        }
+        if !attr.multi_valued {
+            return match value {
+                Value::Array(items) if items.is_empty() => Ok(None),
+                Value::Array(items)
+                    if attr.kind == AttrKind::Complex
+                        && items.len() == 1
+                        && self.compat.unwrap_single_complex =>
+                {
+                    self.single(attr, path, &items[0])
+                }
+                Value::Array(_) => Err(invalid_value(format!(
+                    "{path} is single-valued, not an array"
+                ))),
+                other => self.single(attr, path, other),
+            };
+        }
+        let items = match value {
+            Value::Array(items) => items.as_slice(),
+            other if self.compat.wrap_single_values => std::slice::from_ref(other),
+            _ => {
+                return Err(invalid_value(format!(
+                    "{path} is multi-valued and must be an array"
+                )))
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if item.is_array() {
+                return Err(invalid_value(format!("{path} cannot hold nested arrays")));
+            }
+            if let Some(v) = self.single(attr, path, item)? {
+                out.push(v);
+            }
+        }
+        if attr.kind == AttrKind::Complex {
+            self.one_primary(path, &mut out)?;
+        }
+        Ok((!out.is_empty()).then_some(Value::Array(out)))
+    }
+
+    fn one_primary(&self, path: &str, items: &mut [Value]) -> Result<(), ScimError> {
+        let mut seen = false;
+        for item in items.iter_mut() {
+            let Some(primary) = item.get_mut("primary") else {
+                continue;
+            };
+            if *primary == Value::Bool(true) {
+                if seen {
+                    if !self.compat.first_primary_wins {
+                        return Err(invalid_value(format!(
+                            "{path}: more than one value is primary"
+                        )));
+                    }
+                    *primary = Value::Bool(false);
+                }
+                seen = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// One value of `attr` (an element, for a multi-valued attribute).
+    fn single(
+        &mut self,
+        attr: &Attribute,
+        path: &str,
+        value: &Value,
+    ) -> Result<Option<Value>, ScimError> {
+        let wrong = |expected: &str| invalid_value(format!("{path} must be {expected}"));
+        let lenient = self.compat;
+        Ok(Some(match attr.kind {
+            AttrKind::Complex => {
+                let bare;
+                let fields = match value {
+                    Value::Null => return Ok(None),
+                    Value::Object(fields) => fields,
+                    Value::String(_) | Value::Number(_)
+                        if lenient.unwrap_single_complex
+                            && attr.sub_attribute("value").is_some() =>
+                    {
+                        bare = Map::from_iter([("value".to_owned(), value.clone())]);
+                        &bare
+                    }
+                    _ => return Err(wrong("an object")),
+                };
+                let mut out = Map::new();
+                for (key, v) in fields {
+                    let Some(sub) = attr.sub_attribute(key) else {
+                        if lenient.ignore_unknown_attributes || !is_given(v) {
+                            continue;
+                        }
+                        return Err(invalid_value(format!(
+                            "{key} is not a sub-attribute of {path}"
+                        )));
+                    };
+                    self.put(sub, &format!("{path}.{}", sub.name), v, &mut out)?;
+                }
+                if let Some(sub) = attr
+                    .sub_attributes
+                    .iter()
+                    .find(|s| s.required && !out.contains_key(&s.name) && !out.is_empty())
+                {
+                    return Err(invalid_value(format!("{path}.{} is required", sub.name)));
+                }
+                if out.is_empty() {
+                    return Ok(None);
+                }
+                Value::Object(out)
+            }
+            AttrKind::String | AttrKind::Reference | AttrKind::Binary => match value {
+                Value::String(s) => {
+                    if lenient.enforce_canonical_values
+                        && !attr.canonical_values.is_empty()
+                        && !attr
+                            .canonical_values
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(s))
+                    {
+                        return Err(invalid_value(format!(
+                            "{path} must be one of {}",
+                            attr.canonical_values.join(", ")
+                        )));
+                    }
+                    value.clone()
+                }
+                Value::Number(_) | Value::Bool(_)
+                    if lenient.coerce_numbers && attr.kind == AttrKind::String =>
+                {
+                    Value::String(value.to_string())
+                }
+                _ => return Err(wrong("a string")),
+            },
+            AttrKind::Boolean => match value {
+                Value::Bool(_) => value.clone(),
+                Value::String(s) if lenient.coerce_booleans => {
+                    if s.eq_ignore_ascii_case("true") {
+                        Value::Bool(true)
+                    } else if s.eq_ignore_ascii_case("false") {
+                        Value::Bool(false)
+                    } else {
+                        return Err(wrong("a boolean"));
+                    }
+                }
+                _ => return Err(wrong("a boolean")),
+            },
+            AttrKind::Integer => match value {
+                Value::Number(n) if n.is_i64() || n.is_u64() => value.clone(),
+                Value::String(s) if lenient.coerce_numbers => match s.trim().parse::<i64>() {
+                    Ok(i) => Value::Number(i.into()),
+                    Err(_) => return Err(wrong("an integer")),
+                },
+                _ => return Err(wrong("an integer")),
+            },
+            AttrKind::Decimal => match value {
+                Value::Number(_) => value.clone(),
+                Value::String(s) if lenient.coerce_numbers => {
+                    match s.trim().parse::<f64>().ok().and_then(Number::from_f64) {
+                        Some(n) => Value::Number(n),
+                        None => return Err(wrong("a decimal number")),
+                    }
+                }
+                _ => return Err(wrong("a decimal number")),
+            },
+            AttrKind::DateTime => match value {
+                Value::String(s) if parse_datetime(s).is_some() => value.clone(),
+                _ => return Err(wrong("an xsd:dateTime such as 2008-01-23T04:56:22Z")),
+            },
+        }))
+    }
+}
