@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 
 mod builtin;
 mod normalize;
+mod project;
 mod registry;
 
 pub use builtin::{
@@ -36,6 +37,7 @@ pub use builtin::{
     USER,
 };
 pub use normalize::{Normalized, UniqueValue, Write};
+pub use project::Projection;
 pub use registry::{Registry, RegistryError, Resolved, ResourceTypeView};
 
 /// The URN of the schema that describes schemas (RFC 7643 §7).

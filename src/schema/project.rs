@@ -1,0 +1,326 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.9) combined with each attribute's
+//! `returned` characteristic (RFC 7643 §2.2, §7).
+
+use serde_json::{Map, Value};
+
+use super::{Attribute, ResourceTypeView, Returned, Schema};
+use crate::error::{ScimError, ScimType};
+use crate::filter::AttrPath;
+
+/// Which attributes a response carries: the `attributes` and `excludedAttributes`
+/// parameters of a request, as given.
+///
+/// ```
+/// use scimkit::schema::{Projection, Registry};
+/// use serde_json::json;
+///
+/// let registry = Registry::scim_default();
+/// let users = registry.resource_type("User").unwrap();
+/// let user = json!({
+///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+///     "id": "2819c223", "userName": "bjensen", "password": "t1meMa$heen",
+///     "name": {"givenName": "Barbara", "familyName": "Jensen"},
+///     "emails": [{"value": "bjensen@example.com", "type": "work"}]
+/// });
+/// let only = Projection::parse(Some("userName,Name.GivenName"), None)?;
+/// assert_eq!(users.project(&user, &only), json!({
+///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+///     "id": "2819c223", "userName": "bjensen", "name": {"givenName": "Barbara"}
+/// }));
+/// // `password` is never returned, whatever is asked.
+/// let all = Projection::default();
+/// assert!(users.project(&user, &all).get("password").is_none());
+/// # Ok::<(), scimkit::ScimError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    attributes: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Projection {
+    /// From the comma-separated values of `attributes` and `excludedAttributes`. Each
+    /// entry is an attribute path (`name.givenName`, URN-qualified or not) or a schema
+    /// URN (all of that extension). A malformed entry is a `400 invalidValue`.
+    pub fn parse(
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Projection, ScimError> {
+        Ok(Projection {
+            attributes: split(attributes)?,
+            excluded: split(excluded)?,
+        })
+    }
+
+    /// Whether the projection returns the default set unchanged.
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+}
+
+fn split(list: Option<&str>) -> Result<Vec<String>, ScimError> {
+    let mut out = Vec::new();
+    for entry in list
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        entry.parse::<AttrPath>().map_err(|e| {
+            ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("{entry:?} is not an attribute path: {e}"),
+            )
+        })?;
+        out.push(entry.to_owned());
+    }
+    Ok(out)
+}
+
+/// One entry of a projection, resolved against a resource type.
+#[derive(Clone, Copy)]
+enum Selector<'r> {
+    Attribute(&'r Attribute),
+    Sub(&'r Attribute, &'r Attribute),
+    Schema(&'r Schema),
+}
+
+struct Selection<'r> {
+    /// Whether `attributes` was given: then only what it names is returned, even when
+    /// none of its entries names anything.
+    narrow: bool,
+    attributes: Vec<Selector<'r>>,
+    excluded: Vec<Selector<'r>>,
+}
+
+impl<'r> ResourceTypeView<'r> {
+    fn select(&self, entries: &[String]) -> Vec<Selector<'r>> {
+        entries
+            .iter()
+            .filter_map(|entry| {
+                if let Some(schema) = self.extension(entry) {
+                    return Some(Selector::Schema(schema));
+                }
+                if self.core_schema().id.eq_ignore_ascii_case(entry) {
+                    return Some(Selector::Schema(self.core_schema()));
+                }
+                // Entries that name nothing select nothing (RFC 7644 §3.9 does not make
+                // them errors, and IdPs ask for attributes a server may not have).
+                let resolved = self.resolve_path(&entry.parse().ok()?)?;
+                Some(match resolved.sub_attribute {
+                    Some(sub) => Selector::Sub(resolved.attribute, sub),
+                    None => Selector::Attribute(resolved.attribute),
+                })
+            })
+            .collect()
+    }
+
+    /// `resource` with only the attributes the projection and the `returned`
+    /// characteristics allow: `schemas` and `id` always, `returned: never` attributes
+    /// never, `returned: request` ones only when named in `attributes`.
+    pub fn project(&self, resource: &Value, projection: &Projection) -> Value {
+        let Some(obj) = resource.as_object() else {
+            return resource.clone();
+        };
+        let selection = Selection {
+            narrow: !projection.attributes.is_empty(),
+            attributes: self.select(&projection.attributes),
+            excluded: self.select(&projection.excluded),
+        };
+        let mut out = Map::new();
+        for (key, value) in obj {
+            if key == "schemas" {
+                out.insert(key.clone(), value.clone());
+                continue;
+            }
+            if let Some(ext) = self.extension(key) {
+                if let Value::Object(attrs) = value {
+                    let projected = project_schema(ext, attrs, &selection);
+                    if !projected.is_empty() {
+                        out.insert(key.clone(), Value::Object(projected));
+                    }
+                }
+                continue;
+            }
+            match self.resolve(None, key, None) {
+                Some(r) if !r.extension => {
+                    let schema = r.schema.unwrap_or(self.core_schema());
+                    if let Some(v) = project_attribute(schema, r.attribute, value, &selection) {
+                        out.insert(key.clone(), v);
+                    }
+                }
+                // Attributes no schema defines are returned by default, like any other.
+                _ if !selection.narrow => {
+                    out.insert(key.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+fn project_schema(
+    schema: &Schema,
+    attrs: &Map<String, Value>,
+    selection: &Selection<'_>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in attrs {
+        let Some(attr) = schema.attribute(key) else {
+            if !selection.narrow {
+                out.insert(key.clone(), value.clone());
+            }
+            continue;
+        };
+        if let Some(v) = project_attribute(schema, attr, value, selection) {
+            out.insert(key.clone(), v);
+        }
+    }
+    out
+}
+
+fn same(a: &Attribute, b: &Attribute) -> bool {
+    std::ptr::eq(a, b)
+}
+
+fn project_attribute(
+    schema: &Schema,
+    attr: &Attribute,
+    value: &Value,
+    selection: &Selection<'_>,
+) -> Option<Value> {
+    match attr.returned {
+        Returned::Never => return None,
+        Returned::Always => return Some(project_subs(attr, value, None, &[])),
+        Returned::Default | Returned::Request => {}
+    }
+    let whole_schema = |list: &[Selector<'_>]| {
+        list.iter()
+            .any(|s| matches!(s, Selector::Schema(s) if std::ptr::eq(*s, schema)))
+    };
+    if selection.narrow {
+        let named = selection
+            .attributes
+            .iter()
+            .any(|s| matches!(s, Selector::Attribute(a) if same(a, attr)));
+        let subs: Vec<&Attribute> = selection
+            .attributes
+            .iter()
+            .filter_map(|s| match s {
+                Selector::Sub(a, sub) if same(a, attr) => Some(*sub),
+                _ => None,
+            })
+            .collect();
+        let by_schema = whole_schema(&selection.attributes) && attr.returned != Returned::Request;
+        if named || by_schema {
+            return Some(project_subs(
+                attr,
+                value,
+                None,
+                &selection.excluded_subs(attr),
+            ));
+        }
+        if subs.is_empty() {
+            return always_subs(attr, value);
+        }
+        return Some(project_subs(attr, value, Some(&subs), &[])).filter(is_present);
+    }
+    if attr.returned == Returned::Request {
+        return None;
+    }
+    let excluded = selection
+        .excluded
+        .iter()
+        .any(|s| matches!(s, Selector::Attribute(a) if same(a, attr)))
+        || whole_schema(&selection.excluded);
+    if excluded {
+        return always_subs(attr, value);
+    }
+    Some(project_subs(
+        attr,
+        value,
+        None,
+        &selection.excluded_subs(attr),
+    ))
+    .filter(is_present)
+}
+
+impl Selection<'_> {
+    fn excluded_subs(&self, attr: &Attribute) -> Vec<&Attribute> {
+        self.excluded
+            .iter()
+            .filter_map(|s| match s {
+                Selector::Sub(a, sub) if same(a, attr) => Some(*sub),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Only the `returned: always` sub-attributes of an attribute otherwise left out.
+fn always_subs(attr: &Attribute, value: &Value) -> Option<Value> {
+    let always: Vec<&Attribute> = attr
+        .sub_attributes
+        .iter()
+        .filter(|s| s.returned == Returned::Always)
+        .collect();
+    if always.is_empty() {
+        return None;
+    }
+    Some(project_subs(attr, value, Some(&always), &[])).filter(is_present)
+}
+
+fn is_present(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => !o.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    }
+}
+
+/// The value of a complex attribute with sub-attributes kept by their `returned`
+/// characteristic, narrowed to `only` when given and without `without`.
+fn project_subs(
+    attr: &Attribute,
+    value: &Value,
+    only: Option<&[&Attribute]>,
+    without: &[&Attribute],
+) -> Value {
+    let keep = |key: &str| -> bool {
+        let Some(sub) = attr.sub_attribute(key) else {
+            return only.is_none();
+        };
+        match sub.returned {
+            Returned::Never => false,
+            Returned::Always => true,
+            Returned::Request => only.is_some_and(|o| o.iter().any(|s| same(s, sub))),
+            Returned::Default => {
+                only.is_none_or(|o| o.iter().any(|s| same(s, sub)))
+                    && !without.iter().any(|s| same(s, sub))
+            }
+        }
+    };
+    let object = |o: &Map<String, Value>| -> Value {
+        Value::Object(
+            o.iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    match value {
+        Value::Object(o) if !attr.sub_attributes.is_empty() => object(o),
+        Value::Array(items) if !attr.sub_attributes.is_empty() => Value::Array(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(o) => object(o),
+                    other => other.clone(),
+                })
+                .filter(is_present)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
