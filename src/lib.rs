@@ -52,6 +52,7 @@ pub mod compat;
 pub mod error;
 pub mod eval;
 pub mod filter;
+pub mod resource;
 pub mod schema;
 
 pub use compat::Compat;
