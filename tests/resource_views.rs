@@ -63,7 +63,7 @@ fn a_user_built_in_code_is_a_valid_resource() {
     let registry = Registry::scim_default();
     let users = registry.resource_type("User").unwrap();
     let normalized = users
-        .normalize(&resource, Write::Create, &Compat::strict())
+        .normalize(resource.clone(), Write::Create, &Compat::strict())
         .unwrap();
     assert_eq!(normalized.resource, resource);
 }

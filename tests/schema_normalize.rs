@@ -20,7 +20,7 @@ fn registry() -> Registry {
 fn create(resource_type: &str, body: Value, compat: &Compat) -> Result<Value, ScimError> {
     let registry = registry();
     let view = registry.resource_type(resource_type).unwrap();
-    view.normalize(&body, Write::Create, compat)
+    view.normalize(body.clone(), Write::Create, compat)
         .map(|n| n.resource)
 }
 
@@ -62,12 +62,12 @@ fn rfc7643_examples_validate_and_round_trip() {
             let view = registry.resource_type(resource_type).unwrap();
             let expected = without_server_attributes(example.clone());
             let out = view
-                .normalize(&example, Write::Create, &compat)
+                .normalize(example.clone(), Write::Create, &compat)
                 .unwrap_or_else(|e| panic!("{resource_type}: {e}"));
             assert_eq!(out.resource, expected, "{resource_type}");
             // Normalising the result again changes nothing.
             let again = view
-                .normalize(&out.resource, Write::Create, &compat)
+                .normalize(out.resource.clone(), Write::Create, &compat)
                 .unwrap();
             assert_eq!(again.resource, out.resource);
         }
@@ -136,7 +136,7 @@ fn okta_create_user_body_hands_back_the_password() {
     let users = registry.resource_type("User").unwrap();
     let out = users
         .normalize(
-            &data("idp/okta-create-user.json"),
+            data("idp/okta-create-user.json"),
             Write::Create,
             &Compat::lenient(),
         )
@@ -362,12 +362,12 @@ fn required_attributes() {
         .unwrap();
     let staff = registry.resource_type("Staff").unwrap();
     let err = staff
-        .normalize(&json!({"userName": "a"}), Write::Create, &Compat::lenient())
+        .normalize(json!({"userName": "a"}), Write::Create, &Compat::lenient())
         .unwrap_err();
     assert_eq!(err.detail(), "the urn:acme:Badge extension is required");
     let ok = staff
         .normalize(
-            &json!({"userName": "a", "urn:acme:Badge": {"number": "7"}}),
+            json!({"userName": "a", "urn:acme:Badge": {"number": "7"}}),
             Write::Create,
             &Compat::lenient(),
         )
@@ -405,7 +405,7 @@ fn immutable_attributes_are_set_once() {
     let compat = Compat::lenient();
     let existing = devices
         .normalize(
-            &json!({"serial": "S1", "label": "a", "owner": {"team": "blue", "person": "p"}}),
+            json!({"serial": "S1", "label": "a", "owner": {"team": "blue", "person": "p"}}),
             Write::Create,
             &compat,
         )
@@ -414,7 +414,7 @@ fn immutable_attributes_are_set_once() {
     // Omitted: kept. Same value: fine. Other attributes: replaced.
     let out = devices
         .normalize(
-            &json!({"label": "b", "owner": {"person": "q"}}),
+            json!({"label": "b", "owner": {"person": "q"}}),
             Write::Replace(&existing),
             &compat,
         )
@@ -426,7 +426,7 @@ fn immutable_attributes_are_set_once() {
         json!({"team": "blue", "person": "q"})
     );
     assert!(devices
-        .normalize(&json!({"serial": "S1"}), Write::Replace(&existing), &compat)
+        .normalize(json!({"serial": "S1"}), Write::Replace(&existing), &compat)
         .is_ok());
     // Changed: 400 mutability, at the top level and inside a complex attribute.
     for body in [
@@ -434,7 +434,7 @@ fn immutable_attributes_are_set_once() {
         json!({"serial": "S1", "owner": {"team": "red"}}),
     ] {
         let err = devices
-            .normalize(&body, Write::Replace(&existing), &compat)
+            .normalize(body.clone(), Write::Replace(&existing), &compat)
             .unwrap_err();
         assert_eq!(
             err.scim_type(),
@@ -445,12 +445,12 @@ fn immutable_attributes_are_set_once() {
     }
     // Unset before: may be set now.
     let bare = devices
-        .normalize(&json!({"serial": "S1"}), Write::Create, &compat)
+        .normalize(json!({"serial": "S1"}), Write::Create, &compat)
         .unwrap()
         .resource;
     let out = devices
         .normalize(
-            &json!({"serial": "S1", "owner": {"team": "green"}}),
+            json!({"serial": "S1", "owner": {"team": "green"}}),
             Write::Replace(&bare),
             &compat,
         )
@@ -480,7 +480,7 @@ fn coercions_of_numbers_and_dates() {
     let run = |mut body: Value, compat: &Compat| {
         body["schemas"] = json!(["urn:acme:Stats"]);
         stats
-            .normalize(&body, Write::Create, compat)
+            .normalize(body.clone(), Write::Create, compat)
             .map(|n| n.resource)
     };
     let out = run(

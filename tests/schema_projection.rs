@@ -18,7 +18,7 @@ fn user() -> Value {
 fn project(attributes: Option<&str>, excluded: Option<&str>) -> Value {
     let registry = Registry::scim_default();
     let users = registry.resource_type("User").unwrap();
-    users.project(&user(), &Projection::parse(attributes, excluded).unwrap())
+    users.project(user(), &Projection::parse(attributes, excluded).unwrap())
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -116,7 +116,10 @@ fn entra_excludes_members_of_a_group() {
         "displayName": "Tour Guides", "members": [{"value": "u1"}, {"value": "u2"}],
         "meta": {"resourceType": "Group"}
     });
-    let out = groups.project(&group, &Projection::parse(None, Some("members")).unwrap());
+    let out = groups.project(
+        group.clone(),
+        &Projection::parse(None, Some("members")).unwrap(),
+    );
     assert_eq!(
         out,
         json!({
@@ -155,7 +158,7 @@ fn request_attributes_only_when_asked_for() {
     let device = json!({"schemas": ["urn:acme:Device"], "id": "d1", "name": "n", "secretHint": "h",
                         "owner": {"id": "o", "note": "x", "team": "t"}});
     let run = |a: Option<&str>, e: Option<&str>| {
-        devices.project(&device, &Projection::parse(a, e).unwrap())
+        devices.project(device.clone(), &Projection::parse(a, e).unwrap())
     };
     let out = run(None, None);
     assert!(out.get("secretHint").is_none());

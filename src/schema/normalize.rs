@@ -93,7 +93,7 @@ impl<'r> ResourceTypeView<'r> {
     /// let registry = Registry::scim_default();
     /// let users = registry.resource_type("User").unwrap();
     /// // What Microsoft Entra ID sends, mixed case, string booleans and all.
-    /// let out = users.normalize(&json!({
+    /// let out = users.normalize(json!({
     ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
     ///                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
     ///     "externalId": "0a21f0f2",
@@ -117,71 +117,77 @@ impl<'r> ResourceTypeView<'r> {
     /// ```
     pub fn normalize(
         &self,
-        input: &Value,
+        input: Value,
         write: Write<'_>,
         compat: &Compat,
     ) -> Result<Normalized, ScimError> {
-        let Some(obj) = input.as_object() else {
+        let Value::Object(obj) = input else {
             return Err(invalid_syntax("a resource must be a JSON object"));
         };
-        self.check_schemas(obj, compat)?;
+        self.check_schemas(&obj, compat)?;
         let mut n = Normalizer {
             compat,
             write_only: Vec::new(),
         };
-        let mut core = Map::new();
+        let mut core = obj;
+        // Extension objects and URN-qualified names come out first; what stays is the
+        // core schema's and the common attributes, normalised where they are.
         let mut extensions: Vec<(&'r Schema, Map<String, Value>)> =
             self.extensions().map(|(s, _)| (s, Map::new())).collect();
-        for (key, value) in obj {
+        let mut qualified: Vec<(String, Value)> = Vec::new();
+        let mut taken: Vec<(usize, Value)> = Vec::new();
+        core.retain(|key, value| {
             if key.eq_ignore_ascii_case("schemas") {
-                continue;
+                return false;
             }
             if let Some(i) = extensions
                 .iter()
                 .position(|(s, _)| s.id.eq_ignore_ascii_case(key))
             {
-                let (schema, out) = &mut extensions[i];
-                match value {
-                    Value::Null => {}
-                    Value::Object(attrs) => {
+                taken.push((i, std::mem::take(value)));
+                return false;
+            }
+            if key.contains(':') {
+                qualified.push((key.clone(), std::mem::take(value)));
+                return false;
+            }
+            true
+        });
+        let common = Some(self.registry().common_attributes());
+        n.object(self.core_schema(), common, &mut core)?;
+        for (i, value) in taken {
+            let (schema, out) = &mut extensions[i];
+            match value {
+                Value::Null => {}
+                Value::Object(mut attrs) => {
+                    n.object(schema, None, &mut attrs)?;
+                    if out.is_empty() {
+                        *out = attrs;
+                    } else {
+                        // The extension given twice, under names differing in case.
                         for (k, v) in attrs {
-                            n.attribute(schema, None, k, v, out)?;
+                            n.insert(schema, true, k, v, out)?;
                         }
                     }
-                    _ => return Err(invalid_value(format!("{key} must be an object"))),
                 }
-                continue;
+                _ => return Err(invalid_value(format!("{} must be an object", schema.id))),
             }
-            if let Some((urn, name)) = key.rsplit_once(':') {
-                // A URN-qualified attribute name used as a key.
-                if self.core_schema().id.eq_ignore_ascii_case(urn) {
-                    n.attribute(
-                        self.core_schema(),
-                        Some(self.registry().common_attributes()),
-                        name,
-                        value,
-                        &mut core,
-                    )?;
-                } else if let Some(i) = extensions
-                    .iter()
-                    .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
-                {
-                    let (schema, out) = &mut extensions[i];
-                    n.attribute(schema, None, name, value, out)?;
-                } else if !compat.ignore_unknown_schemas {
-                    return Err(invalid_value(format!(
-                        "{key}: unknown schema for this resource type"
-                    )));
-                }
-                continue;
+        }
+        for (key, value) in qualified {
+            let (urn, name) = key.rsplit_once(':').expect("contains ':'");
+            if self.core_schema().id.eq_ignore_ascii_case(urn) {
+                n.one(self.core_schema(), common, name, value, &mut core)?;
+            } else if let Some(i) = extensions
+                .iter()
+                .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
+            {
+                let (schema, out) = &mut extensions[i];
+                n.one(schema, None, name, value, out)?;
+            } else if !compat.ignore_unknown_schemas {
+                return Err(invalid_value(format!(
+                    "{key}: unknown schema for this resource type"
+                )));
             }
-            n.attribute(
-                self.core_schema(),
-                Some(self.registry().common_attributes()),
-                key,
-                value,
-                &mut core,
-            )?;
         }
 
         if let Write::Replace(existing) = write {
@@ -379,113 +385,221 @@ fn collect_unique_attrs(
     }
 }
 
+/// Where a value is, for error messages: built only when one is needed.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    urn: Option<&'a str>,
+    parent: Option<&'a str>,
+    name: &'a str,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(urn) = self.urn {
+            write!(f, "{urn}:")?;
+        }
+        if let Some(parent) = self.parent {
+            write!(f, "{parent}.")?;
+        }
+        f.write_str(self.name)
+    }
+}
+
 impl Normalizer<'_> {
-    /// Normalises `key: value` of `schema` (plus the common attributes when given) into
-    /// `out` under the attribute's canonical name.
-    fn attribute(
+    /// Normalises the attributes of `schema` (plus the common attributes when given) in
+    /// `obj`, in place: canonical names, values coerced, absent, read-only and unknown
+    /// ones removed, write-only ones taken out.
+    fn object(
         &mut self,
         schema: &Schema,
         common: Option<&[Attribute]>,
-        key: &str,
-        value: &Value,
-        out: &mut Map<String, Value>,
+        obj: &mut Map<String, Value>,
     ) -> Result<(), ScimError> {
-        let attr = schema
-            .attribute(key)
-            .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(key)));
-        let Some(attr) = attr else {
-            if self.compat.ignore_unknown_attributes || !is_given(value) {
-                return Ok(());
+        let urn = common.is_none().then_some(schema.id.as_str());
+        let lookup = |key: &str| {
+            schema
+                .attribute(key)
+                .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(key)))
+        };
+        let mut renames = Vec::new();
+        let mut failed = None;
+        obj.retain(|key, value| {
+            if failed.is_some() {
+                return true;
             }
-            return Err(invalid_value(format!(
-                "{key} is not an attribute of {}",
-                schema.id
-            )));
-        };
-        let path = if common.is_some() {
-            attr.name.clone()
-        } else {
-            format!("{}:{}", schema.id, attr.name)
-        };
-        self.put(attr, &path, value, out)
-    }
-
-    /// Normalises `value` for `attr` and stores it in `out`, unless read-only, write-only
-    /// or absent.
-    fn put(
-        &mut self,
-        attr: &Attribute,
-        path: &str,
-        value: &Value,
-        out: &mut Map<String, Value>,
-    ) -> Result<(), ScimError> {
-        if attr.mutability == Mutability::ReadOnly {
-            return Ok(());
+            let Some(attr) = lookup(key) else {
+                if self.compat.ignore_unknown_attributes || !is_given(value) {
+                    return false;
+                }
+                failed = Some(invalid_value(format!(
+                    "{key} is not an attribute of {}",
+                    schema.id
+                )));
+                return true;
+            };
+            let at = At {
+                urn,
+                parent: None,
+                name: &attr.name,
+            };
+            match self.keep(attr, at, value) {
+                Err(e) => {
+                    failed = Some(e);
+                    true
+                }
+                Ok(false) => false,
+                Ok(true) if *key != attr.name => {
+                    renames.push((key.clone(), attr));
+                    true
+                }
+                Ok(true) => true,
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
-        let Some(value) = self.value(attr, path, value)? else {
-            return Ok(());
-        };
-        if attr.mutability == Mutability::WriteOnly {
-            self.write_only.push((path.to_owned(), value));
-            return Ok(());
-        }
-        if out.insert(attr.name.clone(), value).is_some() {
-            return Err(invalid_syntax(format!("{path} is given more than once")));
+        for (key, attr) in renames {
+            let value = obj.remove(&key).expect("kept above");
+            if obj.insert(attr.name.clone(), value).is_some() {
+                let at = At {
+                    urn,
+                    parent: None,
+                    name: &attr.name,
+                };
+                return Err(invalid_syntax(format!("{at} is given more than once")));
+            }
         }
         Ok(())
     }
 
-    /// The normalised value of `attr`, or `None` when it counts as absent.
+    /// Normalises one `name: value` of `schema` and adds it to `out`.
+    fn one(
+        &mut self,
+        schema: &Schema,
+        common: Option<&[Attribute]>,
+        name: &str,
+        mut value: Value,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        let attr = schema
+            .attribute(name)
+            .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(name)));
+        let Some(attr) = attr else {
+            if self.compat.ignore_unknown_attributes || !is_given(&value) {
+                return Ok(());
+            }
+            return Err(invalid_value(format!(
+                "{name} is not an attribute of {}",
+                schema.id
+            )));
+        };
+        let at = At {
+            urn: common.is_none().then_some(schema.id.as_str()),
+            parent: None,
+            name: &attr.name,
+        };
+        if self.keep(attr, at, &mut value)? {
+            self.insert(schema, common.is_none(), attr.name.clone(), value, out)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a normalised `key: value` to `out`, refusing a second value for one attribute.
+    fn insert(
+        &mut self,
+        schema: &Schema,
+        qualified: bool,
+        key: String,
+        value: Value,
+        out: &mut Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        if out.contains_key(&key) {
+            let at = At {
+                urn: qualified.then_some(schema.id.as_str()),
+                parent: None,
+                name: &key,
+            };
+            return Err(invalid_syntax(format!("{at} is given more than once")));
+        }
+        out.insert(key, value);
+        Ok(())
+    }
+
+    /// Normalises `value` for `attr` in place; says whether it stays. Read-only input,
+    /// absent values and write-only values (which are taken out) do not.
+    fn keep(&mut self, attr: &Attribute, at: At<'_>, value: &mut Value) -> Result<bool, ScimError> {
+        if attr.mutability == Mutability::ReadOnly || !self.value(attr, at, value)? {
+            return Ok(false);
+        }
+        if attr.mutability == Mutability::WriteOnly {
+            self.write_only
+                .push((at.to_string(), std::mem::take(value)));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Normalises the value of `attr` in place; says whether it is present.
     fn value(
         &mut self,
         attr: &Attribute,
-        path: &str,
-        value: &Value,
-    ) -> Result<Option<Value>, ScimError> {
+        at: At<'_>,
+        value: &mut Value,
+    ) -> Result<bool, ScimError> {
         if value.is_null() {
-            return Ok(None);
+            return Ok(false);
         }
         if !attr.multi_valued {
-            return match value {
-                Value::Array(items) if items.is_empty() => Ok(None),
-                Value::Array(items)
-                    if attr.kind == AttrKind::Complex
-                        && items.len() == 1
-                        && self.compat.unwrap_single_complex =>
-                {
-                    self.single(attr, path, &items[0])
+            if let Value::Array(items) = value {
+                match items.len() {
+                    0 => return Ok(false),
+                    1 if attr.kind == AttrKind::Complex && self.compat.unwrap_single_complex => {
+                        *value = items.pop().expect("one item");
+                    }
+                    _ => {
+                        return Err(invalid_value(format!(
+                            "{at} is single-valued, not an array"
+                        )))
+                    }
                 }
-                Value::Array(_) => Err(invalid_value(format!(
-                    "{path} is single-valued, not an array"
-                ))),
-                other => self.single(attr, path, other),
-            };
+            }
+            return self.single(attr, at, value);
         }
-        let items = match value {
-            Value::Array(items) => items.as_slice(),
-            other if self.compat.wrap_single_values => std::slice::from_ref(other),
-            _ => {
+        if !value.is_array() {
+            if !self.compat.wrap_single_values {
                 return Err(invalid_value(format!(
-                    "{path} is multi-valued and must be an array"
-                )))
+                    "{at} is multi-valued and must be an array"
+                )));
             }
+            *value = Value::Array(vec![std::mem::take(value)]);
+        }
+        let Value::Array(items) = value else {
+            unreachable!("made an array above")
         };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
+        let mut failed = None;
+        items.retain_mut(|item| {
+            if failed.is_some() {
+                return true;
+            }
             if item.is_array() {
-                return Err(invalid_value(format!("{path} cannot hold nested arrays")));
+                failed = Some(invalid_value(format!("{at} cannot hold nested arrays")));
+                return true;
             }
-            if let Some(v) = self.single(attr, path, item)? {
-                out.push(v);
-            }
+            self.single(attr, at, item).unwrap_or_else(|e| {
+                failed = Some(e);
+                true
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e);
         }
         if attr.kind == AttrKind::Complex {
-            self.one_primary(path, &mut out)?;
+            self.one_primary(at, items)?;
         }
-        Ok((!out.is_empty()).then_some(Value::Array(out)))
+        Ok(!items.is_empty())
     }
 
-    fn one_primary(&self, path: &str, items: &mut [Value]) -> Result<(), ScimError> {
+    fn one_primary(&self, at: At<'_>, items: &mut [Value]) -> Result<(), ScimError> {
         let mut seen = false;
         for item in items.iter_mut() {
             let Some(primary) = item.get_mut("primary") else {
@@ -495,7 +609,7 @@ impl Normalizer<'_> {
                 if seen {
                     if !self.compat.first_primary_wins {
                         return Err(invalid_value(format!(
-                            "{path}: more than one value is primary"
+                            "{at}: more than one value is primary"
                         )));
                     }
                     *primary = Value::Bool(false);
@@ -506,53 +620,43 @@ impl Normalizer<'_> {
         Ok(())
     }
 
-    /// One value of `attr` (an element, for a multi-valued attribute).
+    /// Normalises one value of `attr` (an element, for a multi-valued attribute) in place;
+    /// says whether it is present.
     fn single(
         &mut self,
         attr: &Attribute,
-        path: &str,
-        value: &Value,
-    ) -> Result<Option<Value>, ScimError> {
-        let wrong = |expected: &str| invalid_value(format!("{path} must be {expected}"));
+        at: At<'_>,
+        value: &mut Value,
+    ) -> Result<bool, ScimError> {
+        let wrong = |expected: &str| invalid_value(format!("{at} must be {expected}"));
         let lenient = self.compat;
-        Ok(Some(match attr.kind {
+        match attr.kind {
             AttrKind::Complex => {
-                let bare;
+                if matches!(value, Value::String(_) | Value::Number(_))
+                    && lenient.unwrap_single_complex
+                    && attr.sub_attribute("value").is_some()
+                {
+                    *value = Value::Object(Map::from_iter([(
+                        "value".to_owned(),
+                        std::mem::take(value),
+                    )]));
+                }
                 let fields = match value {
-                    Value::Null => return Ok(None),
+                    Value::Null => return Ok(false),
                     Value::Object(fields) => fields,
-                    Value::String(_) | Value::Number(_)
-                        if lenient.unwrap_single_complex
-                            && attr.sub_attribute("value").is_some() =>
-                    {
-                        bare = Map::from_iter([("value".to_owned(), value.clone())]);
-                        &bare
-                    }
                     _ => return Err(wrong("an object")),
                 };
-                let mut out = Map::new();
-                for (key, v) in fields {
-                    let Some(sub) = attr.sub_attribute(key) else {
-                        if lenient.ignore_unknown_attributes || !is_given(v) {
-                            continue;
-                        }
-                        return Err(invalid_value(format!(
-                            "{key} is not a sub-attribute of {path}"
-                        )));
-                    };
-                    self.put(sub, &format!("{path}.{}", sub.name), v, &mut out)?;
+                self.sub_attributes(attr, at, fields)?;
+                if fields.is_empty() {
+                    return Ok(false);
                 }
                 if let Some(sub) = attr
                     .sub_attributes
                     .iter()
-                    .find(|s| s.required && !out.contains_key(&s.name) && !out.is_empty())
+                    .find(|s| s.required && !fields.contains_key(&s.name))
                 {
-                    return Err(invalid_value(format!("{path}.{} is required", sub.name)));
+                    return Err(invalid_value(format!("{at}.{} is required", sub.name)));
                 }
-                if out.is_empty() {
-                    return Ok(None);
-                }
-                Value::Object(out)
             }
             AttrKind::String | AttrKind::Reference | AttrKind::Binary => match value {
                 Value::String(s) => {
@@ -564,54 +668,114 @@ impl Normalizer<'_> {
                             .any(|c| c.eq_ignore_ascii_case(s))
                     {
                         return Err(invalid_value(format!(
-                            "{path} must be one of {}",
+                            "{at} must be one of {}",
                             attr.canonical_values.join(", ")
                         )));
                     }
-                    value.clone()
                 }
                 Value::Number(_) | Value::Bool(_)
                     if lenient.coerce_numbers && attr.kind == AttrKind::String =>
                 {
-                    Value::String(value.to_string())
+                    *value = Value::String(value.to_string());
                 }
+                Value::Null => return Ok(false),
                 _ => return Err(wrong("a string")),
             },
             AttrKind::Boolean => match value {
-                Value::Bool(_) => value.clone(),
+                Value::Bool(_) => {}
                 Value::String(s) if lenient.coerce_booleans => {
                     if s.eq_ignore_ascii_case("true") {
-                        Value::Bool(true)
+                        *value = Value::Bool(true);
                     } else if s.eq_ignore_ascii_case("false") {
-                        Value::Bool(false)
+                        *value = Value::Bool(false);
                     } else {
                         return Err(wrong("a boolean"));
                     }
                 }
+                Value::Null => return Ok(false),
                 _ => return Err(wrong("a boolean")),
             },
             AttrKind::Integer => match value {
-                Value::Number(n) if n.is_i64() || n.is_u64() => value.clone(),
+                Value::Number(n) if n.is_i64() || n.is_u64() => {}
                 Value::String(s) if lenient.coerce_numbers => match s.trim().parse::<i64>() {
-                    Ok(i) => Value::Number(i.into()),
+                    Ok(i) => *value = Value::Number(i.into()),
                     Err(_) => return Err(wrong("an integer")),
                 },
+                Value::Null => return Ok(false),
                 _ => return Err(wrong("an integer")),
             },
             AttrKind::Decimal => match value {
-                Value::Number(_) => value.clone(),
+                Value::Number(_) => {}
                 Value::String(s) if lenient.coerce_numbers => {
                     match s.trim().parse::<f64>().ok().and_then(Number::from_f64) {
-                        Some(n) => Value::Number(n),
+                        Some(n) => *value = Value::Number(n),
                         None => return Err(wrong("a decimal number")),
                     }
                 }
+                Value::Null => return Ok(false),
                 _ => return Err(wrong("a decimal number")),
             },
             AttrKind::DateTime => match value {
-                Value::String(s) if parse_datetime(s).is_some() => value.clone(),
+                Value::String(s) if parse_datetime(s).is_some() => {}
+                Value::Null => return Ok(false),
                 _ => return Err(wrong("an xsd:dateTime such as 2008-01-23T04:56:22Z")),
             },
-        }))
+        }
+        Ok(true)
+    }
+
+    /// Normalises the sub-attributes of a complex value in place.
+    fn sub_attributes(
+        &mut self,
+        attr: &Attribute,
+        at: At<'_>,
+        fields: &mut Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        let mut renames = Vec::new();
+        let mut failed = None;
+        fields.retain(|key, v| {
+            if failed.is_some() {
+                return true;
+            }
+            let Some(sub) = attr.sub_attribute(key) else {
+                if self.compat.ignore_unknown_attributes || !is_given(v) {
+                    return false;
+                }
+                failed = Some(invalid_value(format!(
+                    "{key} is not a sub-attribute of {at}"
+                )));
+                return true;
+            };
+            let sub_at = At {
+                urn: at.urn,
+                parent: Some(at.name),
+                name: &sub.name,
+            };
+            match self.keep(sub, sub_at, v) {
+                Err(e) => {
+                    failed = Some(e);
+                    true
+                }
+                Ok(false) => false,
+                Ok(true) if *key != sub.name => {
+                    renames.push((key.clone(), sub));
+                    true
+                }
+                Ok(true) => true,
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        for (key, sub) in renames {
+            let v = fields.remove(&key).expect("kept above");
+            if fields.insert(sub.name.clone(), v).is_some() {
+                return Err(invalid_syntax(format!(
+                    "{at}.{} is given more than once",
+                    sub.name
+                )));
+            }
+        }
+        Ok(())
     }
 }

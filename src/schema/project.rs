@@ -23,13 +23,13 @@ use crate::filter::AttrPath;
 ///     "emails": [{"value": "bjensen@example.com", "type": "work"}]
 /// });
 /// let only = Projection::parse(Some("userName,Name.GivenName"), None)?;
-/// assert_eq!(users.project(&user, &only), json!({
+/// assert_eq!(users.project(user.clone(), &only), json!({
 ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
 ///     "id": "2819c223", "userName": "bjensen", "name": {"givenName": "Barbara"}
 /// }));
 /// // `password` is never returned, whatever is asked.
 /// let all = Projection::default();
-/// assert!(users.project(&user, &all).get("password").is_none());
+/// assert!(users.project(user, &all).get("password").is_none());
 /// # Ok::<(), scimkit::ScimError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,82 +117,64 @@ impl<'r> ResourceTypeView<'r> {
 
     /// `resource` with only the attributes the projection and the `returned`
     /// characteristics allow: `schemas` and `id` always, `returned: never` attributes
-    /// never, `returned: request` ones only when named in `attributes`.
-    pub fn project(&self, resource: &Value, projection: &Projection) -> Value {
-        let Some(obj) = resource.as_object() else {
-            return resource.clone();
+    /// never, `returned: request` ones only when named in `attributes`. Attributes are
+    /// removed in place; nothing is copied.
+    pub fn project(&self, mut resource: Value, projection: &Projection) -> Value {
+        let Some(obj) = resource.as_object_mut() else {
+            return resource;
         };
         let selection = Selection {
             narrow: !projection.attributes.is_empty(),
             attributes: self.select(&projection.attributes),
             excluded: self.select(&projection.excluded),
         };
-        let mut out = Map::new();
-        for (key, value) in obj {
+        obj.retain(|key, value| {
             if key == "schemas" {
-                out.insert(key.clone(), value.clone());
-                continue;
+                return true;
             }
             if let Some(ext) = self.extension(key) {
-                if let Value::Object(attrs) = value {
-                    let projected = project_schema(ext, attrs, &selection);
-                    if !projected.is_empty() {
-                        out.insert(key.clone(), Value::Object(projected));
+                return match value {
+                    Value::Object(attrs) => {
+                        project_schema(ext, attrs, &selection);
+                        !attrs.is_empty()
                     }
-                }
-                continue;
+                    _ => false,
+                };
             }
             match self.resolve(None, key, None) {
                 Some(r) if !r.extension => {
                     let schema = r.schema.unwrap_or(self.core_schema());
-                    if let Some(v) = project_attribute(schema, r.attribute, value, &selection) {
-                        out.insert(key.clone(), v);
-                    }
+                    project_attribute(schema, r.attribute, value, &selection)
                 }
                 // Attributes no schema defines are returned by default, like any other.
-                _ if !selection.narrow => {
-                    out.insert(key.clone(), value.clone());
-                }
-                _ => {}
+                _ => !selection.narrow,
             }
-        }
-        Value::Object(out)
+        });
+        resource
     }
 }
 
-fn project_schema(
-    schema: &Schema,
-    attrs: &Map<String, Value>,
-    selection: &Selection<'_>,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (key, value) in attrs {
-        let Some(attr) = schema.attribute(key) else {
-            if !selection.narrow {
-                out.insert(key.clone(), value.clone());
-            }
-            continue;
-        };
-        if let Some(v) = project_attribute(schema, attr, value, selection) {
-            out.insert(key.clone(), v);
-        }
-    }
-    out
+fn project_schema(schema: &Schema, attrs: &mut Map<String, Value>, selection: &Selection<'_>) {
+    attrs.retain(|key, value| match schema.attribute(key) {
+        Some(attr) => project_attribute(schema, attr, value, selection),
+        None => !selection.narrow,
+    });
 }
 
 fn same(a: &Attribute, b: &Attribute) -> bool {
     std::ptr::eq(a, b)
 }
 
+/// Narrows `value` in place; says whether the attribute stays.
 fn project_attribute(
     schema: &Schema,
     attr: &Attribute,
-    value: &Value,
+    value: &mut Value,
     selection: &Selection<'_>,
-) -> Option<Value> {
+) -> bool {
     match attr.returned {
-        Returned::Never => return None,
-        Returned::Always => return Some(project_subs(attr, value, None, &[])),
+        Returned::Never => return false,
+        Returned::Always => return keep_subs(attr, value, None, &[]),
         Returned::Default | Returned::Request => {}
     }
     let whole_schema = |list: &[Selector<'_>]| {
@@ -204,6 +186,10 @@ fn project_attribute(
             .attributes
             .iter()
             .any(|s| matches!(s, Selector::Attribute(a) if same(a, attr)));
+        let by_schema = whole_schema(&selection.attributes) && attr.returned != Returned::Request;
+        if named || by_schema {
+            return keep_subs(attr, value, None, &selection.excluded_subs(attr));
+        }
         let subs: Vec<&Attribute> = selection
             .attributes
             .iter()
@@ -212,22 +198,13 @@ fn project_attribute(
                 _ => None,
             })
             .collect();
-        let by_schema = whole_schema(&selection.attributes) && attr.returned != Returned::Request;
-        if named || by_schema {
-            return Some(project_subs(
-                attr,
-                value,
-                None,
-                &selection.excluded_subs(attr),
-            ));
-        }
         if subs.is_empty() {
             return always_subs(attr, value);
         }
-        return Some(project_subs(attr, value, Some(&subs), &[])).filter(is_present);
+        return keep_subs(attr, value, Some(&subs), &[]);
     }
     if attr.returned == Returned::Request {
-        return None;
+        return false;
     }
     let excluded = selection
         .excluded
@@ -237,13 +214,7 @@ fn project_attribute(
     if excluded {
         return always_subs(attr, value);
     }
-    Some(project_subs(
-        attr,
-        value,
-        None,
-        &selection.excluded_subs(attr),
-    ))
-    .filter(is_present)
+    keep_subs(attr, value, None, &selection.excluded_subs(attr))
 }
 
 impl Selection<'_> {
@@ -258,17 +229,14 @@ impl Selection<'_> {
     }
 }
 
-/// Only the `returned: always` sub-attributes of an attribute otherwise left out.
-fn always_subs(attr: &Attribute, value: &Value) -> Option<Value> {
+/// Keeps only the `returned: always` sub-attributes of an attribute otherwise left out.
+fn always_subs(attr: &Attribute, value: &mut Value) -> bool {
     let always: Vec<&Attribute> = attr
         .sub_attributes
         .iter()
         .filter(|s| s.returned == Returned::Always)
         .collect();
-    if always.is_empty() {
-        return None;
-    }
-    Some(project_subs(attr, value, Some(&always), &[])).filter(is_present)
+    !always.is_empty() && keep_subs(attr, value, Some(&always), &[])
 }
 
 fn is_present(v: &Value) -> bool {
@@ -279,15 +247,18 @@ fn is_present(v: &Value) -> bool {
     }
 }
 
-/// The value of a complex attribute with sub-attributes kept by their `returned`
-/// characteristic, narrowed to `only` when given and without `without`.
-fn project_subs(
+/// Narrows a complex value to the sub-attributes their `returned` characteristic allows,
+/// to `only` when given, and without `without`; says whether anything is left.
+fn keep_subs(
     attr: &Attribute,
-    value: &Value,
+    value: &mut Value,
     only: Option<&[&Attribute]>,
     without: &[&Attribute],
-) -> Value {
-    let keep = |key: &str| -> bool {
+) -> bool {
+    if attr.sub_attributes.is_empty() {
+        return true;
+    }
+    let keep = |key: &String, _: &mut Value| -> bool {
         let Some(sub) = attr.sub_attribute(key) else {
             return only.is_none();
         };
@@ -301,26 +272,17 @@ fn project_subs(
             }
         }
     };
-    let object = |o: &Map<String, Value>| -> Value {
-        Value::Object(
-            o.iter()
-                .filter(|(k, _)| keep(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-    };
     match value {
-        Value::Object(o) if !attr.sub_attributes.is_empty() => object(o),
-        Value::Array(items) if !attr.sub_attributes.is_empty() => Value::Array(
-            items
-                .iter()
-                .map(|item| match item {
-                    Value::Object(o) => object(o),
-                    other => other.clone(),
-                })
-                .filter(is_present)
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Object(o) => o.retain(keep),
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let Value::Object(o) = item {
+                    o.retain(keep);
+                }
+            }
+            items.retain(is_present);
+        }
+        _ => {}
     }
+    is_present(value)
 }
