@@ -399,3 +399,79 @@ fn the_evaluator_takes_types_and_locations_from_the_registry() {
     let refused: Filter = r#"meta.created lt "soon""#.parse().unwrap();
     assert!(Matcher::new(&refused, &user).is_err());
 }
+
+#[test]
+fn rfc7643_service_provider_config_example_round_trips() {
+    use scimkit::schema::{PaginationConfig, ServiceProviderConfig};
+    let example = data_file("rfc7643-service-provider-config.json");
+    let config: ServiceProviderConfig = serde_json::from_value(example.clone()).unwrap();
+    assert_eq!(config.bulk.max_operations, 1000);
+    assert_eq!(config.filter.max_results, 200);
+    assert_eq!(config.authentication_schemes[0].kind, "oauthbearertoken");
+    let mut back = config.to_json(Some("https://example.com/v2"));
+    assert_eq!(back["meta"]["location"], example["meta"]["location"]);
+    back.as_object_mut().unwrap().remove("meta");
+    let mut expected = example.clone();
+    expected.as_object_mut().unwrap().remove("meta");
+    assert_eq!(back, expected);
+    // RFC 9865 pagination, when configured.
+    let mut with_cursors = config.clone();
+    with_cursors.pagination = Some(PaginationConfig {
+        cursor: true,
+        index: true,
+        default_pagination_method: Some("index".into()),
+        default_page_size: Some(100),
+        max_page_size: Some(1000),
+        cursor_timeout: Some(3600),
+    });
+    let json = with_cursors.to_json(None);
+    assert_eq!(
+        json["pagination"],
+        json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
+               "defaultPageSize": 100, "maxPageSize": 1000, "cursorTimeout": 3600})
+    );
+    assert_eq!(
+        serde_json::from_value::<ServiceProviderConfig>(json).unwrap(),
+        with_cursors
+    );
+}
+
+#[test]
+fn rfc7643_resource_type_examples_round_trip() {
+    let examples = data_file("rfc7643-resource-types.json");
+    let mut registry = Registry::empty();
+    for schema in [
+        scimkit::schema::user_schema(),
+        scimkit::schema::group_schema(),
+        scimkit::schema::enterprise_user_schema(),
+    ] {
+        registry.add_schema(schema).unwrap();
+    }
+    for example in examples.as_array().unwrap() {
+        let rt: ResourceType = serde_json::from_value(example.clone()).unwrap();
+        assert_eq!(&rt.to_json(Some("https://example.com/v2")), example);
+        registry.add_resource_type(rt).unwrap();
+    }
+    // The RFC's User type requires the extension; scimkit's default does not.
+    let users = registry.resource_type("User").unwrap();
+    assert_eq!(
+        users.extensions().next().map(|(_, required)| required),
+        Some(true)
+    );
+    let err = users
+        .normalize(
+            json!({"userName": "b"}),
+            scimkit::schema::Write::Create,
+            &scimkit::Compat::lenient(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.detail(),
+        format!("the {ENTERPRISE_USER} extension is required")
+    );
+}
+
+fn data_file(name: &str) -> Value {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}

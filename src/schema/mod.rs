@@ -28,6 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 mod builtin;
+mod config;
 mod normalize;
 mod project;
 mod registry;
@@ -35,6 +36,10 @@ mod registry;
 pub use builtin::{
     common_attributes, enterprise_user_schema, group_schema, user_schema, ENTERPRISE_USER, GROUP,
     USER,
+};
+pub use config::{
+    AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, ServiceProviderConfig,
+    Supported, SERVICE_PROVIDER_CONFIG,
 };
 pub use normalize::{Normalized, UniqueValue, Write};
 pub use project::Projection;
