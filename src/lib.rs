@@ -36,6 +36,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Schemas and validation
+//!
+//! [`schema::Registry`] knows the resource types and their schemas (User, Group and the
+//! Enterprise User extension built in, the application's own added). A resource type
+//! resolves names, normalises what an identity provider sends into a canonical resource
+//! under a [`Compat`] profile, and projects resources for responses; it is also the
+//! evaluator's source of attribute types:
+//!
+//! ```
+//! use scimkit::eval::Matcher;
+//! use scimkit::schema::{Registry, Write};
+//! use scimkit::{Compat, Filter};
+//! use serde_json::json;
+//!
+//! let registry = Registry::scim_default();
+//! let users = registry.resource_type("User").unwrap();
+//! let user = users.normalize(json!({
+//!     "userName": "bjensen",
+//!     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "701984"}
+//! }), Write::Create, &Compat::lenient())?.resource;
+//!
+//! let filter: Filter = r#"employeeNumber eq "701984""#.parse()?;
+//! assert!(Matcher::new(&filter, &users)?.matches(&user));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Bad filters are errors that point at the offending byte and become a SCIM
 //! `400 invalidFilter`:
 //!
