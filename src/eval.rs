@@ -32,6 +32,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::error::{ScimError, ScimType};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::json::get_ci;
 pub use crate::schema::AttrKind;
 
 /// What evaluation needs to know of an attribute.
@@ -538,15 +539,6 @@ fn each(value: &Value, test: &mut dyn FnMut(&Value) -> bool) -> bool {
         Value::Array(items) => items.iter().any(test),
         other => test(other),
     }
-}
-
-/// Looks a key up exactly, then ignoring ASCII case.
-fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 fn is_present(v: &Value) -> bool {

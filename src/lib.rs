@@ -78,6 +78,7 @@ pub mod compat;
 pub mod error;
 pub mod eval;
 pub mod filter;
+mod json;
 pub mod resource;
 pub mod schema;
 

@@ -124,21 +124,13 @@ impl ServiceProviderConfig {
     /// The RFC 7643 §5 representation, with `schemas` and, given the service's base URL,
     /// `meta`.
     pub fn to_json(&self, base_url: Option<&str>) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).expect("the configuration serialises");
-        let obj = json.as_object_mut().expect("an object");
-        obj.insert(
-            "schemas".into(),
-            serde_json::json!([SERVICE_PROVIDER_CONFIG]),
-        );
-        if let Some(base) = base_url {
-            obj.insert(
-                "meta".into(),
-                serde_json::json!({
-                    "resourceType": "ServiceProviderConfig",
-                    "location": format!("{}/ServiceProviderConfig", base.trim_end_matches('/')),
-                }),
-            );
-        }
-        json
+        let json = serde_json::to_value(self).expect("the configuration serialises");
+        crate::json::with_schemas_and_meta(
+            json,
+            SERVICE_PROVIDER_CONFIG,
+            base_url,
+            "ServiceProviderConfig",
+            "ServiceProviderConfig",
+        )
     }
 }

@@ -317,19 +317,14 @@ impl Schema {
     /// The RFC 7643 §7 representation, with `schemas` and, given the service's base URL,
     /// `meta`.
     pub fn to_json(&self, base_url: Option<&str>) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).expect("a schema serialises");
-        let obj = json.as_object_mut().expect("an object");
-        obj.insert("schemas".into(), serde_json::json!([SCHEMA_SCHEMA]));
-        if let Some(base) = base_url {
-            obj.insert(
-                "meta".into(),
-                serde_json::json!({
-                    "resourceType": "Schema",
-                    "location": format!("{}/Schemas/{}", base.trim_end_matches('/'), self.id),
-                }),
-            );
-        }
-        json
+        let json = serde_json::to_value(self).expect("a schema serialises");
+        crate::json::with_schemas_and_meta(
+            json,
+            SCHEMA_SCHEMA,
+            base_url,
+            "Schema",
+            &format!("Schemas/{}", self.id),
+        )
     }
 }
 
@@ -399,18 +394,13 @@ impl ResourceType {
     /// The RFC 7643 §6 representation, with `schemas` and, given the service's base URL,
     /// `meta`.
     pub fn to_json(&self, base_url: Option<&str>) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).expect("a resource type serialises");
-        let obj = json.as_object_mut().expect("an object");
-        obj.insert("schemas".into(), serde_json::json!([RESOURCE_TYPE_SCHEMA]));
-        if let Some(base) = base_url {
-            obj.insert(
-                "meta".into(),
-                serde_json::json!({
-                    "resourceType": "ResourceType",
-                    "location": format!("{}/ResourceTypes/{}", base.trim_end_matches('/'), self.name),
-                }),
-            );
-        }
-        json
+        let json = serde_json::to_value(self).expect("a resource type serialises");
+        crate::json::with_schemas_and_meta(
+            json,
+            RESOURCE_TYPE_SCHEMA,
+            base_url,
+            "ResourceType",
+            &format!("ResourceTypes/{}", self.name),
+        )
     }
 }

@@ -7,6 +7,7 @@ use super::{AttrKind, Attribute, Mutability, ResourceTypeView, Schema, Uniquenes
 use crate::compat::Compat;
 use crate::error::{ScimError, ScimType};
 use crate::eval::parse_datetime;
+use crate::json::get_ci;
 
 /// What a normalised resource is for.
 #[derive(Debug, Clone, Copy)]
@@ -51,15 +52,6 @@ fn invalid_value(detail: impl Into<String>) -> ScimError {
 
 fn invalid_syntax(detail: impl Into<String>) -> ScimError {
     ScimError::bad_request(ScimType::InvalidSyntax, detail)
-}
-
-/// `key` looked up exactly, then ignoring ASCII case.
-pub(crate) fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 /// Whether a value counts as given: not `null`, `[]` or `{}`.
@@ -416,11 +408,31 @@ impl Normalizer<'_> {
         obj: &mut Map<String, Value>,
     ) -> Result<(), ScimError> {
         let urn = common.is_none().then_some(schema.id.as_str());
-        let lookup = |key: &str| {
-            schema
-                .attribute(key)
-                .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(key)))
-        };
+        self.fields(
+            obj,
+            &|key| {
+                schema
+                    .attribute(key)
+                    .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(key)))
+            },
+            &|name| At {
+                urn,
+                parent: None,
+                name,
+            },
+            &|key| format!("{key} is not an attribute of {}", schema.id),
+        )
+    }
+
+    /// The in-place normalisation of an object's fields, each found by `lookup`, placed
+    /// for error messages by `at`, and refused by `unknown` when strict.
+    fn fields<'a>(
+        &mut self,
+        obj: &mut Map<String, Value>,
+        lookup: &dyn Fn(&str) -> Option<&'a Attribute>,
+        at: &dyn Fn(&'a str) -> At<'a>,
+        unknown: &dyn Fn(&str) -> String,
+    ) -> Result<(), ScimError> {
         let mut renames = Vec::new();
         let mut failed = None;
         obj.retain(|key, value| {
@@ -431,18 +443,10 @@ impl Normalizer<'_> {
                 if self.compat.ignore_unknown_attributes || !is_given(value) {
                     return false;
                 }
-                failed = Some(invalid_value(format!(
-                    "{key} is not an attribute of {}",
-                    schema.id
-                )));
+                failed = Some(invalid_value(unknown(key)));
                 return true;
             };
-            let at = At {
-                urn,
-                parent: None,
-                name: &attr.name,
-            };
-            match self.keep(attr, at, value) {
+            match self.keep(attr, at(&attr.name), value) {
                 Err(e) => {
                     failed = Some(e);
                     true
@@ -461,12 +465,10 @@ impl Normalizer<'_> {
         for (key, attr) in renames {
             let value = obj.remove(&key).expect("kept above");
             if obj.insert(attr.name.clone(), value).is_some() {
-                let at = At {
-                    urn,
-                    parent: None,
-                    name: &attr.name,
-                };
-                return Err(invalid_syntax(format!("{at} is given more than once")));
+                return Err(invalid_syntax(format!(
+                    "{} is given more than once",
+                    at(&attr.name)
+                )));
             }
         }
         Ok(())
@@ -731,51 +733,15 @@ impl Normalizer<'_> {
         at: At<'_>,
         fields: &mut Map<String, Value>,
     ) -> Result<(), ScimError> {
-        let mut renames = Vec::new();
-        let mut failed = None;
-        fields.retain(|key, v| {
-            if failed.is_some() {
-                return true;
-            }
-            let Some(sub) = attr.sub_attribute(key) else {
-                if self.compat.ignore_unknown_attributes || !is_given(v) {
-                    return false;
-                }
-                failed = Some(invalid_value(format!(
-                    "{key} is not a sub-attribute of {at}"
-                )));
-                return true;
-            };
-            let sub_at = At {
+        self.fields(
+            fields,
+            &|key| attr.sub_attribute(key),
+            &|name| At {
                 urn: at.urn,
                 parent: Some(at.name),
-                name: &sub.name,
-            };
-            match self.keep(sub, sub_at, v) {
-                Err(e) => {
-                    failed = Some(e);
-                    true
-                }
-                Ok(false) => false,
-                Ok(true) if *key != sub.name => {
-                    renames.push((key.clone(), sub));
-                    true
-                }
-                Ok(true) => true,
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        for (key, sub) in renames {
-            let v = fields.remove(&key).expect("kept above");
-            if fields.insert(sub.name.clone(), v).is_some() {
-                return Err(invalid_syntax(format!(
-                    "{at}.{} is given more than once",
-                    sub.name
-                )));
-            }
-        }
-        Ok(())
+                name,
+            },
+            &|key| format!("{key} is not a sub-attribute of {at}"),
+        )
     }
 }
