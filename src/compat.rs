@@ -39,6 +39,28 @@ pub struct Compat {
     pub first_primary_wins: bool,
     /// Values outside an attribute's `canonicalValues` are rejected.
     pub enforce_canonical_values: bool,
+    /// PATCH bodies: `op` in any case (`"Add"`, Entra), `Operations` in any case, and a
+    /// missing `schemas` or an empty `Operations` accepted.
+    pub patch_lenient_body: bool,
+    /// PATCH without a path: value keys that are paths (`name.givenName`, or
+    /// URN-qualified like `urn:…:enterprise:2.0:User:employeeNumber`) are expanded
+    /// (Okta, Entra's `aadOptscim062020`).
+    pub patch_expand_keys: bool,
+    /// PATCH without a path: read-only attributes in the value (`id`, `meta`) are ignored
+    /// even when they differ; otherwise only unchanged ones are.
+    pub ignore_read_only_in_patch: bool,
+    /// `add` or `replace` through a filter that matches nothing creates the element the
+    /// filter describes (`emails[type eq "work"].value` creates a work email, Entra);
+    /// otherwise `noTarget`.
+    pub patch_create_on_filter_miss: bool,
+    /// `remove` of a multi-valued attribute with a `value` list removes exactly the listed
+    /// elements (Entra, JumpCloud removing group members); otherwise the whole attribute.
+    pub patch_remove_by_value: bool,
+    /// `remove` of something already absent succeeds; otherwise `noTarget`.
+    pub patch_remove_missing_is_noop: bool,
+    /// The pre-2018 path form `urn:…:enterprise:2.0:User.manager` is read as
+    /// `urn:…:enterprise:2.0:User:manager`.
+    pub patch_legacy_paths: bool,
 }
 
 impl Compat {
@@ -54,6 +76,13 @@ impl Compat {
             unwrap_single_complex: true,
             first_primary_wins: true,
             enforce_canonical_values: false,
+            patch_lenient_body: true,
+            patch_expand_keys: true,
+            ignore_read_only_in_patch: true,
+            patch_create_on_filter_miss: true,
+            patch_remove_by_value: true,
+            patch_remove_missing_is_noop: true,
+            patch_legacy_paths: true,
         }
     }
 
@@ -69,6 +98,13 @@ impl Compat {
             unwrap_single_complex: false,
             first_primary_wins: false,
             enforce_canonical_values: true,
+            patch_lenient_body: false,
+            patch_expand_keys: false,
+            ignore_read_only_in_patch: false,
+            patch_create_on_filter_miss: false,
+            patch_remove_by_value: false,
+            patch_remove_missing_is_noop: false,
+            patch_legacy_paths: false,
         }
     }
 }

@@ -79,6 +79,7 @@ pub mod error;
 pub mod eval;
 pub mod filter;
 mod json;
+pub mod patch;
 pub mod resource;
 pub mod schema;
 

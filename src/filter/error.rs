@@ -114,6 +114,16 @@ impl FilterError {
         }
     }
 
+    /// This error, found in a part of `outer` starting at byte `start`, as an error of
+    /// `outer`.
+    pub(crate) fn within(self, outer: &str, start: usize) -> FilterError {
+        FilterError {
+            kind: self.kind,
+            span: self.span.start + start..self.span.end + start,
+            input: outer.into(),
+        }
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &FilterErrorKind {
         &self.kind

@@ -49,6 +49,7 @@ mod parse;
 mod print;
 
 pub use error::{FilterError, FilterErrorKind};
+pub(crate) use parse::parse_patch_path;
 pub use parse::Limits;
 
 /// A parsed SCIM filter.

@@ -622,3 +622,81 @@ pub(crate) fn parse_attr_path(input: &str) -> Result<AttrPath, FilterError> {
     }
     Ok(path)
 }
+
+/// Parses a PATCH path: `attrPath`, `attrPath[valFilter]` or `attrPath[valFilter].subAttr`
+/// (RFC 7644 §3.5.2), surrounding white space allowed.
+pub(crate) fn parse_patch_path(
+    input: &str,
+    limits: &Limits,
+) -> Result<(AttrPath, Option<Filter>, Option<String>), FilterError> {
+    let mut p = Cursor { input, pos: 0 };
+    if input.len() > limits.max_length {
+        return Err(p.error(
+            K::TooLong {
+                limit: limits.max_length,
+            },
+            limits.max_length,
+            input.len() - limits.max_length,
+        ));
+    }
+    p.skip_ws();
+    if p.pos == input.len() {
+        return Err(FilterError::new(K::Empty, 0..input.len(), input));
+    }
+    let path = p.attr_path("an attribute path")?;
+    let mut filter = None;
+    let mut sub = None;
+    if p.peek_byte() == Some(b'[') {
+        let open = p.pos;
+        if path.sub_attr.is_some() {
+            return Err(p.error(K::Expected("the end of the path"), open, 1));
+        }
+        let Some(close) = matching_bracket(input, open) else {
+            return Err(p.error(K::Unclosed('['), open, 1));
+        };
+        let inner = &input[open + 1..close];
+        filter = Some(parse(inner, limits).map_err(|e| e.within(input, open + 1))?);
+        p.pos = close + 1;
+        if p.peek_byte() == Some(b'.') {
+            let at = p.pos;
+            p.pos += 1;
+            let name = p.attr_path("a sub-attribute name after '.'")?;
+            if name.urn.is_some() || name.sub_attr.is_some() {
+                return Err(p.error(K::InvalidAttrPath, at + 1, p.pos - at - 1));
+            }
+            sub = Some(name.name);
+        }
+    }
+    p.skip_ws();
+    if p.pos != input.len() {
+        return Err(p.error_here(K::Expected("the end of the path")));
+    }
+    Ok((path, filter, sub))
+}
+
+/// The offset of the `]` closing the `[` at `open`, skipping string literals.
+fn matching_bracket(input: &str, open: usize) -> Option<usize> {
+    let bytes = input.as_bytes();
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'[' => depth += 1,
+            b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

@@ -41,6 +41,7 @@ pub use config::{
     AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, ServiceProviderConfig,
     Supported, SERVICE_PROVIDER_CONFIG,
 };
+pub(crate) use normalize::normalize_value;
 pub use normalize::{Normalized, UniqueValue, Write};
 pub use project::Projection;
 pub use registry::{Registry, RegistryError, Resolved, ResourceTypeView};

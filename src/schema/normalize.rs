@@ -745,3 +745,40 @@ impl Normalizer<'_> {
         )
     }
 }
+
+/// Normalises one value given for `attr` outside a whole resource (a PATCH value): the
+/// attribute's value, or with `element` one element of a multi-valued attribute.
+/// Write-only values are moved to `write_only`. `None` when the value counts as absent.
+pub(crate) fn normalize_value(
+    attr: &Attribute,
+    urn: Option<&str>,
+    parent: Option<&str>,
+    mut value: Value,
+    element: bool,
+    compat: &Compat,
+    write_only: &mut Vec<(String, Value)>,
+) -> Result<Option<Value>, ScimError> {
+    let mut n = Normalizer {
+        compat,
+        write_only: Vec::new(),
+    };
+    let at = At {
+        urn,
+        parent,
+        name: &attr.name,
+    };
+    let present = if element {
+        if value.is_array() {
+            return Err(invalid_value(format!("{at} cannot hold nested arrays")));
+        }
+        n.single(attr, at, &mut value)?
+    } else {
+        n.value(attr, at, &mut value)?
+    };
+    if attr.mutability == Mutability::WriteOnly && present {
+        write_only.push((at.to_string(), value));
+        return Ok(None);
+    }
+    write_only.append(&mut n.write_only);
+    Ok(present.then_some(value))
+}
