@@ -1028,9 +1028,10 @@ impl<'v, 'r> Engine<'v, 'r> {
                 };
                 items.retain(|item| {
                     !listed.iter().any(|l| match (l, item) {
-                        (Value::Object(l), Value::Object(_)) => {
-                            l.iter().all(|(k, v)| get_ci_value(item, k) == Some(v))
-                        }
+                        (Value::Object(l), Value::Object(_)) => l
+                            .iter()
+                            .filter(|(_, v)| !v.is_null())
+                            .all(|(k, v)| get_ci_value(item, k) == Some(v)),
                         (l, item) => l == item,
                     })
                 });
@@ -1066,7 +1067,8 @@ impl<'v, 'r> Engine<'v, 'r> {
         let mut keys = Vec::with_capacity(listed.len());
         for item in listed {
             let key = match item {
-                Value::Object(o) if o.len() == 1 => get_ci(o, "value").and_then(Value::as_str),
+                // The value identifies the element; `$ref: null` and the like say nothing.
+                Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
                 Value::String(s) => Some(s.as_str()),
                 _ => None,
             };
