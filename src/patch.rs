@@ -907,7 +907,11 @@ impl<'v, 'r> Engine<'v, 'r> {
                     created.insert(sub.name.clone(), v);
                 }
                 (None, Some(Value::Object(v))) => created.extend(v),
-                _ => return Ok(()),
+                _ => {
+                    // Nothing to set: leave no empty list behind.
+                    prune(container, &attr.name);
+                    return Ok(());
+                }
             }
             match slot {
                 Value::Array(items) => {
@@ -1168,8 +1172,16 @@ fn apply_removals(doc: &mut Map<String, Value>, index: Index) {
     prune(container, &index.name);
 }
 
-/// Removes `name` from `container` when it holds nothing: `null`, `[]` or `{}`.
+/// Removes `name` from `container` when it holds nothing: `null`, `[]` or `{}`, after
+/// dropping the elements of a list that hold nothing.
 fn prune(container: &mut Map<String, Value>, name: &str) {
+    if let Some(Value::Array(items)) = container.get_mut(name) {
+        items.retain(|i| match i {
+            Value::Null => false,
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        });
+    }
     let empty = match container.get(name) {
         Some(Value::Null) => true,
         Some(Value::Array(a)) => a.is_empty(),
