@@ -62,6 +62,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## PATCH
+//!
+//! [`patch::PatchRequest`] reads a PatchOp body and [`schema::ResourceTypeView::patch`]
+//! applies it all or nothing, tolerating what Entra ID, Okta and JumpCloud send under the
+//! lenient [`Compat`] profile (see the [`patch`] module).
+//!
 //! Bad filters are errors that point at the offending byte and become a SCIM
 //! `400 invalidFilter`:
 //!

@@ -329,3 +329,15 @@ fn a_thousand_member_changes_on_a_hundred_thousand_member_group() {
     assert!(members.iter().any(|m| m["value"] == "user-000101"));
     assert_eq!(members.last().unwrap()["value"], "new-999");
 }
+
+/// Found by fuzzing (`{"sChemas": […], "Operations": []}`): an empty request, accepted by
+/// the lenient profile, changes nothing.
+#[test]
+fn an_empty_lenient_request_changes_nothing() {
+    let body = json!({"sChemas": ["urn:ietf:paramsatchOp"], "Operations": []});
+    let out = run(body.clone(), &Compat::lenient()).unwrap();
+    assert!(!out.changed);
+    assert_eq!(out.resource, user());
+    let err = run(body, &Compat::strict()).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidSyntax));
+}
