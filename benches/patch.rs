@@ -67,12 +67,20 @@ fn patch(c: &mut Criterion) {
         g.bench_function(format!("{name}/apply"), |b| {
             b.iter(|| users.patch(&user, &request, &compat).expect("applies"))
         });
-        g.bench_function(format!("{name}/parse_and_apply"), |b| {
+        // A server's way: the resource read from its store is its own to change.
+        g.bench_function(format!("{name}/apply_owned"), |b| {
             b.iter_batched(
-                || text.clone(),
-                |text| {
+                || user.clone(),
+                |user| users.patch_owned(user, &request, &compat).expect("applies"),
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function(format!("{name}/parse_and_apply_owned"), |b| {
+            b.iter_batched(
+                || (text.clone(), user.clone()),
+                |(text, user)| {
                     let request = PatchRequest::from_json(text, &compat).expect("valid");
-                    users.patch(&user, &request, &compat).expect("applies")
+                    users.patch_owned(user, &request, &compat).expect("applies")
                 },
                 BatchSize::SmallInput,
             )
@@ -101,6 +109,13 @@ fn patch(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("churn_1000_of_100000", |b| {
         b.iter(|| groups.patch(&large, &churn, &compat).expect("applies"))
+    });
+    g.bench_function("churn_1000_of_100000_owned", |b| {
+        b.iter_batched(
+            || large.clone(),
+            |large| groups.patch_owned(large, &churn, &compat).expect("applies"),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("clone_100000_member_group", |b| b.iter(|| large.clone()));
     g.finish();

@@ -287,11 +287,42 @@ struct Index {
     present: HashSet<String>,
     /// Removed values not yet taken out of the list.
     removed: HashSet<String>,
+    /// Values added by this request and still there.
+    added: HashSet<String>,
+    /// Whether a value the list had before this request was removed.
+    lost_original: bool,
+}
+
+impl Index {
+    fn new(ext: Option<&str>, name: &str, list: &[Value]) -> Index {
+        Index {
+            ext: ext.map(str::to_owned),
+            name: name.to_owned(),
+            present: list
+                .iter()
+                .filter_map(value_key)
+                .map(str::to_owned)
+                .collect(),
+            removed: HashSet::new(),
+            added: HashSet::new(),
+            lost_original: false,
+        }
+    }
+
+    /// Whether the list differs from what it was when the index was built.
+    fn changed(&self) -> bool {
+        self.lost_original || !self.added.is_empty()
+    }
 }
 
 struct Engine<'v, 'r> {
     view: &'v ResourceTypeView<'r>,
     compat: &'v Compat,
+    /// Whether a list tracked by an index changed.
+    changed: bool,
+    /// Each attribute operations touched, with its value before the first of them:
+    /// (extension URN, attribute name, value).
+    originals: Vec<(Option<String>, String, Option<Value>)>,
     write_only: Vec<(String, Value)>,
     /// By the attribute definition's address.
     indexes: HashMap<usize, Index>,
@@ -309,13 +340,26 @@ impl<'r> ResourceTypeView<'r> {
         request: &PatchRequest,
         compat: &Compat,
     ) -> Result<Patched, ScimError> {
-        let Some(original) = resource.as_object() else {
+        self.patch_owned(resource.clone(), request, compat)
+    }
+
+    /// Applies `request` to a resource the caller owns, such as a server's copy read from
+    /// its store: no copy is made. On error the resource is dropped, half-patched, and the
+    /// caller writes nothing; the stored resource stays as it was.
+    pub fn patch_owned(
+        &self,
+        resource: Value,
+        request: &PatchRequest,
+        compat: &Compat,
+    ) -> Result<Patched, ScimError> {
+        let Value::Object(mut doc) = resource else {
             return Err(syntax("the resource is not a JSON object"));
         };
-        let mut doc = original.clone();
         let mut engine = Engine {
             view: self,
             compat,
+            changed: false,
+            originals: Vec::new(),
             write_only: Vec::new(),
             indexes: HashMap::new(),
         };
@@ -325,8 +369,17 @@ impl<'r> ResourceTypeView<'r> {
                 .map_err(|e| at_operation(e, i, Some(op)))?;
         }
         engine.flush_all(&mut doc);
+        let schemas = doc.get("schemas").cloned();
         self.finish(&mut doc)?;
-        let changed = doc != *original;
+        let changed = engine.changed
+            || doc.get("schemas") != schemas.as_ref()
+            || engine.originals.iter().any(|(ext, name, before)| {
+                let container = match ext {
+                    Some(urn) => doc.get(urn).and_then(Value::as_object),
+                    None => Some(&doc),
+                };
+                container.and_then(|c| c.get(name)) != before.as_ref()
+            });
         Ok(Patched {
             resource: Value::Object(doc),
             changed,
@@ -472,13 +525,54 @@ impl<'v, 'r> Engine<'v, 'r> {
             // An attribute no schema defines, ignored like unknown attributes of a POST.
             return Ok(());
         };
+        self.tracked(doc, &target, op, value)
+    }
+
+    /// Runs one operation on a resolved target, noting what it may change: lists tracked
+    /// by an index note their own net changes; any other attribute is remembered as it was
+    /// before the first operation that touched it, to be compared at the end.
+    fn tracked(
+        &mut self,
+        doc: &mut Map<String, Value>,
+        target: &Target<'_>,
+        op: OpKind,
+        value: Option<Value>,
+    ) -> Result<(), ScimError> {
+        let indexed = identified_by_value(target.attr)
+            && target.sub.is_none()
+            && match op {
+                OpKind::Add => target.filter.is_none(),
+                OpKind::Remove => self.removal_keys(target, value.as_ref())?.is_some(),
+                OpKind::Replace => false,
+            };
+        let seen = self
+            .originals
+            .iter()
+            .any(|(ext, name, _)| ext.as_deref() == target.ext && *name == target.attr.name);
+        if !indexed && !seen {
+            let before = self.current(doc, target).cloned();
+            self.originals.push((
+                target.ext.map(str::to_owned),
+                target.attr.name.clone(),
+                before,
+            ));
+        }
         match (op, value) {
-            (OpKind::Remove, value) => self.remove(doc, &target, value),
+            (OpKind::Remove, value) => self.remove(doc, target, value),
             // Replacing with null unassigns the attribute.
-            (OpKind::Replace, Some(Value::Null)) => self.remove(doc, &target, None),
-            (_, Some(value)) => self.set(doc, &target, op, value),
+            (OpKind::Replace, Some(Value::Null)) => self.remove(doc, target, None),
+            (_, Some(value)) => self.set(doc, target, op, value),
             (_, None) => Err(syntax("add and replace need a value")),
         }
+    }
+
+    /// The target attribute's value now.
+    fn current<'d>(&self, doc: &'d Map<String, Value>, target: &Target<'_>) -> Option<&'d Value> {
+        let container = match target.ext {
+            Some(urn) => doc.get(urn)?.as_object()?,
+            None => doc,
+        };
+        container.get(&target.attr.name)
     }
 
     /// Resolves a path against the resource type: `None` for an attribute no schema
@@ -597,7 +691,7 @@ impl<'v, 'r> Engine<'v, 'r> {
                 }
                 return Err(mutability(format!("{} is read-only", target.attr.name)));
             }
-            self.set(doc, &target, op, v.clone())?;
+            self.tracked(doc, &target, op, Some(v.clone()))?;
         }
         Ok(())
     }
@@ -812,20 +906,12 @@ impl<'v, 'r> Engine<'v, 'r> {
         let index = self
             .indexes
             .entry(attr as *const Attribute as usize)
-            .or_insert_with(|| Index {
-                ext: target.ext.map(str::to_owned),
-                name: attr.name.clone(),
-                present: list
-                    .iter()
-                    .filter_map(value_key)
-                    .map(str::to_owned)
-                    .collect(),
-                removed: HashSet::new(),
-            });
+            .or_insert_with(|| Index::new(target.ext, &attr.name, list));
         for item in items {
             let key = value_key(&item).expect("checked").to_owned();
-            if index.present.insert(key) {
+            if index.present.insert(key.clone()) {
                 list.push(item);
+                index.added.insert(key);
             }
         }
         Ok(())
@@ -846,7 +932,7 @@ impl<'v, 'r> Engine<'v, 'r> {
         self.flush(doc, attr);
         let filter = target.filter.expect("filtered");
         let matcher = Matcher::new(filter, &SubTypes(attr))
-            .map_err(|e| ScimError::bad_request(ScimType::InvalidFilter, e.to_string()))?;
+            .map_err(|e| invalid_path(format!("the path's filter: {e}")))?;
         let new = match target.filter_sub {
             Some(sub) => self.normalized(sub, target, Some(&attr.name), value, false)?,
             None => self.normalized(attr, target, None, value, true)?,
@@ -913,12 +999,26 @@ impl<'v, 'r> Engine<'v, 'r> {
                     return Ok(());
                 }
             }
+            // The filter's literals are values like any other: typed and checked.
+            let Some(created) = normalize_value(
+                attr,
+                target.ext,
+                None,
+                Value::Object(created),
+                true,
+                self.compat,
+                &mut self.write_only,
+            )?
+            else {
+                prune(container, &attr.name);
+                return Ok(());
+            };
             match slot {
                 Value::Array(items) => {
                     touched.push(items.len());
-                    items.push(Value::Object(created));
+                    items.push(created);
                 }
-                _ => *slot = Value::Object(created),
+                _ => *slot = created,
             }
         }
         if let Value::Array(items) = slot {
@@ -972,7 +1072,7 @@ impl<'v, 'r> Engine<'v, 'r> {
         };
         if let Some(filter) = target.filter {
             let matcher = Matcher::new(filter, &SubTypes(attr))
-                .map_err(|e| ScimError::bad_request(ScimType::InvalidFilter, e.to_string()))?;
+                .map_err(|e| invalid_path(format!("the path's filter: {e}")))?;
             let mut matched = 0;
             match slot {
                 Value::Array(items) => {
@@ -1105,19 +1205,13 @@ impl<'v, 'r> Engine<'v, 'r> {
         let index = self
             .indexes
             .entry(attr as *const Attribute as usize)
-            .or_insert_with(|| Index {
-                ext: target.ext.map(str::to_owned),
-                name: attr.name.clone(),
-                present: list
-                    .iter()
-                    .filter_map(value_key)
-                    .map(str::to_owned)
-                    .collect(),
-                removed: HashSet::new(),
-            });
+            .or_insert_with(|| Index::new(target.ext, &attr.name, list));
         let mut missed = false;
         for key in keys {
             if index.present.remove(&key) {
+                if !index.added.remove(&key) {
+                    index.lost_original = true;
+                }
                 index.removed.insert(key);
             } else {
                 missed = true;
@@ -1142,12 +1236,14 @@ impl<'v, 'r> Engine<'v, 'r> {
     /// Applies the removals the index deferred for `attr`, and forgets its index.
     fn flush(&mut self, doc: &mut Map<String, Value>, attr: &Attribute) {
         if let Some(index) = self.indexes.remove(&(attr as *const Attribute as usize)) {
+            self.changed |= index.changed();
             apply_removals(doc, index);
         }
     }
 
     fn flush_all(&mut self, doc: &mut Map<String, Value>) {
         for (_, index) in self.indexes.drain() {
+            self.changed |= index.changed();
             apply_removals(doc, index);
         }
     }

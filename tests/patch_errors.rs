@@ -162,7 +162,7 @@ fn each_error_has_its_scim_type_and_names_the_operation() {
             ops(
                 json!([{"op": "replace", "path": "emails[type gt true]", "value": {"value": "x"}}]),
             ),
-            ScimType::InvalidFilter,
+            ScimType::InvalidPath,
             "boolean",
         ),
     ];
@@ -279,6 +279,8 @@ proptest! {
                 prop_assert!(e.detail().starts_with("Operations["), "{}", e.detail());
             }
             Ok(out) => {
+                // `changed` says exactly whether the resource differs.
+                prop_assert_eq!(out.changed, out.resource != stored);
                 // The result is a valid resource, in canonical form.
                 let again = users.normalize(out.resource.clone(), Write::Create, &compat);
                 prop_assert!(again.is_ok(), "{:?}", again);
@@ -340,4 +342,24 @@ fn an_empty_lenient_request_changes_nothing() {
     assert_eq!(out.resource, user());
     let err = run(body, &Compat::strict()).unwrap_err();
     assert_eq!(err.scim_type(), Some(ScimType::InvalidSyntax));
+}
+
+/// Found by fuzzing: an element created from a filter that matched nothing takes the
+/// filter's literals through the same typing as any value (`type eq 0` gives `"0"`).
+#[test]
+fn elements_created_from_a_filter_are_typed() {
+    let body = ops(json!([{"op": "Replace", "path": "emails[type eq 0].value", "value": "F"}]));
+    let out = run(body, &Compat::lenient()).unwrap();
+    assert_eq!(
+        out.resource["emails"][1],
+        json!({"type": "0", "value": "F"})
+    );
+    let body = ops(json!([{"op": "replace", "path": "emails[primary eq 5].value", "value": "F"}]));
+    let err = run(body, &Compat::lenient()).unwrap_err();
+    assert_eq!(
+        err.scim_type(),
+        Some(ScimType::InvalidValue),
+        "{}",
+        err.detail()
+    );
 }

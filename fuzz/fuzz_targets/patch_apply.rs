@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
             let Ok(out) = view.patch(&stored, &request, &compat) else {
                 continue;
             };
+            assert_eq!(out.changed, out.resource != stored, "changed is exact");
             let mut again = view
                 .normalize(out.resource.clone(), Write::Create, &compat)
                 .expect("a patched resource is valid")
