@@ -175,6 +175,26 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// A cursor at the first non-blank byte of `input`, which must be within the length
+    /// limit and not blank.
+    fn start(input: &'a str, limits: &Limits) -> Result<Cursor<'a>, FilterError> {
+        let mut p = Cursor { input, pos: 0 };
+        if input.len() > limits.max_length {
+            return Err(p.error(
+                K::TooLong {
+                    limit: limits.max_length,
+                },
+                limits.max_length,
+                input.len() - limits.max_length,
+            ));
+        }
+        p.skip_ws();
+        if p.pos == input.len() {
+            return Err(FilterError::new(K::Empty, 0..input.len(), input));
+        }
+        Ok(p)
+    }
+
     fn peek(&self) -> Option<char> {
         self.input[self.pos..].chars().next()
     }
@@ -431,20 +451,7 @@ impl<'a> Cursor<'a> {
 }
 
 pub(crate) fn parse(input: &str, limits: &Limits) -> Result<Filter, FilterError> {
-    let mut p = Cursor { input, pos: 0 };
-    if input.len() > limits.max_length {
-        return Err(p.error(
-            K::TooLong {
-                limit: limits.max_length,
-            },
-            limits.max_length,
-            input.len() - limits.max_length,
-        ));
-    }
-    p.skip_ws();
-    if p.pos == input.len() {
-        return Err(FilterError::new(K::Empty, 0..input.len(), input));
-    }
+    let mut p = Cursor::start(input, limits)?;
     // The root group lives outside the stack so that a parse allocates no stack at all
     // unless the filter has groups.
     let mut root = Frame::new(Group::Root, 0);
@@ -629,20 +636,7 @@ pub(crate) fn parse_patch_path(
     input: &str,
     limits: &Limits,
 ) -> Result<(AttrPath, Option<Filter>, Option<String>), FilterError> {
-    let mut p = Cursor { input, pos: 0 };
-    if input.len() > limits.max_length {
-        return Err(p.error(
-            K::TooLong {
-                limit: limits.max_length,
-            },
-            limits.max_length,
-            input.len() - limits.max_length,
-        ));
-    }
-    p.skip_ws();
-    if p.pos == input.len() {
-        return Err(FilterError::new(K::Empty, 0..input.len(), input));
-    }
+    let mut p = Cursor::start(input, limits)?;
     let path = p.attr_path("an attribute path")?;
     let mut filter = None;
     let mut sub = None;
