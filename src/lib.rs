@@ -88,6 +88,7 @@ mod json;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod store;
 
 pub use compat::Compat;
 pub use error::{ScimError, ScimType};

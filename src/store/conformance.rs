@@ -1,0 +1,424 @@
+//! A conformance suite for [`ResourceStore`] implementations.
+//!
+//! Run it from your store's own tests; it panics with a message naming the broken rule:
+//!
+//! ```no_run
+//! # async fn example() {
+//! let store = scimkit::store::MemoryStore::new();
+//! scimkit::store::conformance::run(&store, "conformance").await;
+//! # }
+//! ```
+//!
+//! Every check works in tenants whose names start with `tenant_prefix`, so a store shared
+//! with other tests is not disturbed (use a fresh prefix per run for a persistent store).
+
+use serde_json::{json, Value};
+
+use super::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
+use crate::eval::{Matcher, TypeMap};
+use crate::filter::Filter;
+use crate::schema::{UniqueValue, Uniqueness};
+
+fn user_name(value: &str) -> UniqueValue {
+    UniqueValue {
+        path: "userName".into(),
+        value: Value::String(value.into()),
+        case_exact: false,
+        scope: Uniqueness::Server,
+    }
+}
+
+fn user(id: &str, name: &str) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id, "userName": name})
+}
+
+fn query(filter: &str) -> Query {
+    let parsed: Filter = filter.parse().expect("a valid filter");
+    Query {
+        matcher: Some(Matcher::new(&parsed, &TypeMap::scim_core()).expect("compiles")),
+        filter: Some(parsed),
+        ..Query::default()
+    }
+}
+
+fn version(resource: &Value) -> String {
+    resource["meta"]["version"]
+        .as_str()
+        .expect("the store sets meta.version")
+        .to_owned()
+}
+
+/// Runs every check against `store`.
+pub async fn run(store: &dyn ResourceStore, tenant_prefix: &str) {
+    create_and_get(store, &format!("{tenant_prefix}-create")).await;
+    uniqueness(store, &format!("{tenant_prefix}-unique")).await;
+    tenants_are_isolated(store, tenant_prefix).await;
+    versions_guard_writes(store, &format!("{tenant_prefix}-versions")).await;
+    queries(store, &format!("{tenant_prefix}-query")).await;
+}
+
+/// Created resources come back as stored, with a version; unknown ids are `NotFound`;
+/// an id is taken once.
+pub async fn create_and_get(store: &dyn ResourceStore, tenant: &str) {
+    let scope = Scope::new(tenant, "User");
+    let created = store
+        .create(&scope, user("u1", "bjensen"), &[user_name("bjensen")])
+        .await
+        .expect("create succeeds");
+    assert_eq!(
+        created["userName"], "bjensen",
+        "create returns the resource"
+    );
+    let v1 = version(&created);
+    let got = store
+        .get(&scope, "u1")
+        .await
+        .expect("get finds the resource");
+    assert_eq!(got, created, "get returns what create stored");
+    assert!(
+        matches!(store.get(&scope, "nope").await, Err(StoreError::NotFound)),
+        "get of an unknown id is NotFound"
+    );
+    assert!(
+        matches!(
+            store.get(&Scope::new(tenant, "Group"), "u1").await,
+            Err(StoreError::NotFound)
+        ),
+        "resource types are separate"
+    );
+    assert!(
+        matches!(
+            store.create(&scope, user("u1", "other"), &[]).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an id is stored once"
+    );
+    let replaced = store
+        .replace(
+            &scope,
+            "u1",
+            user("u1", "babs"),
+            &[user_name("babs")],
+            Some(&v1),
+        )
+        .await
+        .expect("replace with the current version succeeds");
+    assert_ne!(version(&replaced), v1, "a write changes the version");
+    assert_eq!(
+        store.get(&scope, "u1").await.expect("found")["userName"],
+        "babs"
+    );
+    store
+        .delete(&scope, "u1", None)
+        .await
+        .expect("delete succeeds");
+    assert!(
+        matches!(store.get(&scope, "u1").await, Err(StoreError::NotFound)),
+        "deleted"
+    );
+    assert!(
+        matches!(
+            store.delete(&scope, "u1", None).await,
+            Err(StoreError::NotFound)
+        ),
+        "deleting twice is NotFound"
+    );
+    assert!(
+        matches!(
+            store
+                .replace(&scope, "u1", user("u1", "x"), &[], None)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "replacing a deleted resource is NotFound"
+    );
+}
+
+/// Unique values conflict without case when not case-exact, are freed by replace and
+/// delete, and may stay with the resource that holds them.
+pub async fn uniqueness(store: &dyn ResourceStore, tenant: &str) {
+    let scope = Scope::new(tenant, "User");
+    store
+        .create(&scope, user("a", "BJensen"), &[user_name("BJensen")])
+        .await
+        .expect("first create");
+    let clash = store
+        .create(&scope, user("b", "bjensen"), &[user_name("bjensen")])
+        .await;
+    assert!(
+        matches!(&clash, Err(StoreError::Conflict(path)) if path.eq_ignore_ascii_case("userName")),
+        "userName is unique without case: {clash:?}"
+    );
+    let exact = UniqueValue {
+        path: "badge".into(),
+        value: json!("AB"),
+        case_exact: true,
+        scope: Uniqueness::Server,
+    };
+    let lower = UniqueValue {
+        value: json!("ab"),
+        ..exact.clone()
+    };
+    store
+        .create(&scope, user("c", "c"), &[exact])
+        .await
+        .expect("case-exact value");
+    store
+        .create(&scope, user("d", "d"), &[lower])
+        .await
+        .expect("a case-exact value differing in case is another value");
+    // Keeping one's own value is no conflict; taking another's is.
+    store
+        .replace(
+            &scope,
+            "a",
+            user("a", "BJENSEN"),
+            &[user_name("BJENSEN")],
+            None,
+        )
+        .await
+        .expect("a resource keeps its own unique value");
+    assert!(
+        matches!(
+            store
+                .replace(
+                    &scope,
+                    "c",
+                    user("c", "bjensen"),
+                    &[user_name("bjensen")],
+                    None
+                )
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "replace cannot take another resource's value"
+    );
+    // Freed by replace, then by delete.
+    store
+        .replace(
+            &scope,
+            "a",
+            user("a", "barbara"),
+            &[user_name("barbara")],
+            None,
+        )
+        .await
+        .expect("rename");
+    store
+        .create(&scope, user("b", "bjensen"), &[user_name("bjensen")])
+        .await
+        .expect("a value freed by replace can be taken");
+    store.delete(&scope, "a", None).await.expect("delete");
+    store
+        .create(&scope, user("e", "Barbara"), &[user_name("Barbara")])
+        .await
+        .expect("a value freed by delete can be taken");
+}
+
+/// The same ids and unique values live side by side in two tenants, and neither sees
+/// the other's resources.
+pub async fn tenants_are_isolated(store: &dyn ResourceStore, tenant_prefix: &str) {
+    let one = format!("{tenant_prefix}-tenant-1");
+    let two = format!("{tenant_prefix}-tenant-2");
+    let (a, b) = (Scope::new(&one, "User"), Scope::new(&two, "User"));
+    store
+        .create(&a, user("same-id", "same-name"), &[user_name("same-name")])
+        .await
+        .expect("tenant 1");
+    store
+        .create(&b, user("same-id", "same-name"), &[user_name("same-name")])
+        .await
+        .expect("tenant 2");
+    store
+        .create(&a, user("only-in-1", "x"), &[user_name("x")])
+        .await
+        .expect("tenant 1");
+    assert!(
+        matches!(store.get(&b, "only-in-1").await, Err(StoreError::NotFound)),
+        "get crosses no tenant"
+    );
+    assert!(
+        matches!(
+            store.delete(&b, "only-in-1", None).await,
+            Err(StoreError::NotFound)
+        ),
+        "delete crosses no tenant"
+    );
+    let page = store.query(&b, &Query::default()).await.expect("query");
+    assert_eq!(page.total_results, 1, "query crosses no tenant");
+    let page = store
+        .query(&b, &query(r#"userName eq "x""#))
+        .await
+        .expect("query");
+    assert_eq!(page.total_results, 0, "an indexed lookup crosses no tenant");
+}
+
+/// `expected_version` must match for replace and delete.
+pub async fn versions_guard_writes(store: &dyn ResourceStore, tenant: &str) {
+    let scope = Scope::new(tenant, "User");
+    let created = store
+        .create(&scope, user("u", "u"), &[])
+        .await
+        .expect("create");
+    let v1 = version(&created);
+    let v2 = version(
+        &store
+            .replace(&scope, "u", user("u", "u2"), &[], Some(&v1))
+            .await
+            .expect("current version"),
+    );
+    let stale = store
+        .replace(&scope, "u", user("u", "u3"), &[], Some(&v1))
+        .await;
+    assert!(
+        matches!(&stale, Err(StoreError::PreconditionFailed { current }) if *current == v2),
+        "a stale version fails and names the current one: {stale:?}"
+    );
+    assert_eq!(
+        store.get(&scope, "u").await.expect("found")["userName"],
+        "u2",
+        "a failed write changes nothing"
+    );
+    assert!(
+        matches!(
+            store.delete(&scope, "u", Some(&v1)).await,
+            Err(StoreError::PreconditionFailed { .. })
+        ),
+        "delete checks the version"
+    );
+    store
+        .delete(&scope, "u", Some(&v2))
+        .await
+        .expect("delete with the current version");
+}
+
+/// Filters, totals, index and cursor paging, and sorting.
+pub async fn queries(store: &dyn ResourceStore, tenant: &str) {
+    let scope = Scope::new(tenant, "User");
+    let names = ["carol", "alice", "Bob", "dave", "erin"];
+    for (i, name) in names.iter().enumerate() {
+        let mut resource = user(&format!("id-{i}"), name);
+        resource["externalId"] = json!(format!("ext-{i}"));
+        resource["active"] = json!(i % 2 == 0);
+        store
+            .create(&scope, resource, &[user_name(name)])
+            .await
+            .expect("create");
+    }
+    let ids = |page: &super::Page| -> Vec<String> {
+        page.resources
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let all = store.query(&scope, &Query::default()).await.expect("query");
+    assert_eq!(all.total_results, 5);
+    assert_eq!(
+        ids(&all),
+        ["id-0", "id-1", "id-2", "id-3", "id-4"],
+        "unsorted results come in a stable order"
+    );
+    for (filter, expected) in [
+        (r#"userName eq "BOB""#, vec!["id-2"]),
+        (r#"externalId eq "ext-3""#, vec!["id-3"]),
+        (r#"externalId eq "EXT-3""#, vec![]),
+        (r#"id eq "id-4""#, vec!["id-4"]),
+        (r#"userName co "a""#, vec!["id-0", "id-1", "id-3"]),
+        ("active eq true", vec!["id-0", "id-2", "id-4"]),
+        (r#"userName eq "nobody""#, vec![]),
+    ] {
+        let page = store.query(&scope, &query(filter)).await.expect("query");
+        assert_eq!(ids(&page), expected, "{filter}");
+        assert_eq!(page.total_results, expected.len(), "{filter}: totalResults");
+    }
+    let page = |start_index, count| Query {
+        paging: Paging::Index { start_index, count },
+        ..Query::default()
+    };
+    let p = store.query(&scope, &page(2, 2)).await.expect("query");
+    assert_eq!(
+        (ids(&p), p.total_results),
+        (vec!["id-1".into(), "id-2".into()], 5),
+        "index paging"
+    );
+    let p = store.query(&scope, &page(5, 10)).await.expect("query");
+    assert_eq!(ids(&p), ["id-4"], "the last page is short");
+    let p = store.query(&scope, &page(9, 10)).await.expect("query");
+    assert!(
+        p.resources.is_empty() && p.total_results == 5,
+        "past the end: no resources, the total"
+    );
+    let p = store.query(&scope, &page(1, 0)).await.expect("query");
+    assert!(
+        p.resources.is_empty() && p.total_results == 5,
+        "count 0: only the total"
+    );
+
+    // Cursor paging visits every resource once.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query {
+            paging: Paging::Cursor {
+                cursor: cursor.clone(),
+                count: 2,
+            },
+            ..Query::default()
+        };
+        let p = store.query(&scope, &q).await.expect("cursor page");
+        seen.extend(ids(&p));
+        match p.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+        assert!(seen.len() <= 5, "cursor paging ends");
+    }
+    assert_eq!(
+        seen,
+        ["id-0", "id-1", "id-2", "id-3", "id-4"],
+        "cursor paging"
+    );
+    let bad = Query {
+        paging: Paging::Cursor {
+            cursor: Some("not-a-cursor".into()),
+            count: 2,
+        },
+        ..Query::default()
+    };
+    assert!(
+        matches!(
+            store.query(&scope, &bad).await,
+            Err(StoreError::InvalidCursor)
+        ),
+        "an unknown cursor"
+    );
+
+    let sorted = |order| Query {
+        sort_by: Some("userName".parse().expect("a path")),
+        sort_order: order,
+        ..Query::default()
+    };
+    let asc = store
+        .query(&scope, &sorted(SortOrder::Ascending))
+        .await
+        .expect("sorted");
+    let names: Vec<&str> = asc
+        .resources
+        .iter()
+        .map(|r| r["userName"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        ["alice", "Bob", "carol", "dave", "erin"],
+        "sorted without case"
+    );
+    let desc = store
+        .query(&scope, &sorted(SortOrder::Descending))
+        .await
+        .expect("sorted");
+    assert_eq!(
+        desc.resources.first().map(|r| &r["userName"]),
+        Some(&json!("erin")),
+        "descending"
+    );
+}

@@ -1,0 +1,414 @@
+//! The reference in-memory store: per tenant and resource type, resources by id, an
+//! insertion order for stable paging, and indexes for unique values and `externalId`, so
+//! that the lookups identity providers make (`userName eq`, `externalId eq`, `id eq`) never
+//! scan.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
+use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::json::get_ci;
+use crate::schema::UniqueValue;
+
+/// An in-memory [`ResourceStore`]: fast, indexed, and gone when the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: RwLock<HashMap<(String, String), Table>>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    next_seq: u64,
+    by_id: HashMap<String, Entry>,
+    /// Insertion order: sequence number → id.
+    order: BTreeMap<u64, String>,
+    /// (attribute path, comparison key) → id.
+    unique: HashMap<(String, String), String>,
+    /// `externalId` → ids (externalId is not unique, but IdPs look resources up by it).
+    external: HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    seq: u64,
+    version: u64,
+    resource: Value,
+    unique: Vec<(String, String)>,
+}
+
+fn unique_keys(unique: &[UniqueValue]) -> Vec<(String, String)> {
+    unique
+        .iter()
+        .map(|u| {
+            let text = match &u.value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let key = if u.case_exact {
+                text
+            } else {
+                text.to_lowercase()
+            };
+            (u.path.to_ascii_lowercase(), key)
+        })
+        .collect()
+}
+
+fn external_id(resource: &Value) -> Option<String> {
+    resource
+        .get("externalId")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn version_tag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+fn set_version(resource: &mut Value, version: u64) {
+    if let Some(obj) = resource.as_object_mut() {
+        let meta = obj
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert("version".into(), Value::String(version_tag(version)));
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn key(scope: &Scope<'_>) -> (String, String) {
+        (
+            scope.tenant.to_owned(),
+            scope.resource_type.to_ascii_lowercase(),
+        )
+    }
+}
+
+impl Table {
+    fn taken(&self, keys: &[(String, String)], except: Option<&str>) -> Option<String> {
+        keys.iter()
+            .find(|k| {
+                self.unique
+                    .get(*k)
+                    .is_some_and(|owner| Some(owner.as_str()) != except)
+            })
+            .map(|(path, _)| path.clone())
+    }
+
+    fn check_version(entry: &Entry, expected: Option<&str>) -> Result<(), StoreError> {
+        match expected {
+            Some(expected) if expected != version_tag(entry.version) => {
+                Err(StoreError::PreconditionFailed {
+                    current: version_tag(entry.version),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn index(&mut self, id: &str, entry: &Entry) {
+        for key in &entry.unique {
+            self.unique.insert(key.clone(), id.to_owned());
+        }
+        if let Some(ext) = external_id(&entry.resource) {
+            self.external.entry(ext).or_default().push(id.to_owned());
+        }
+    }
+
+    fn unindex(&mut self, id: &str, entry: &Entry) {
+        for key in &entry.unique {
+            self.unique.remove(key);
+        }
+        if let Some(ext) = external_id(&entry.resource) {
+            if let Some(ids) = self.external.get_mut(&ext) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.external.remove(&ext);
+                }
+            }
+        }
+    }
+
+    /// The candidates for a filter, in insertion order: from an index when the filter is a
+    /// lookup by `id`, a unique attribute or `externalId`, else every resource.
+    fn candidates(&self, filter: Option<&Filter>) -> Vec<&Entry> {
+        if let Some(Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(wanted),
+        }) = filter
+        {
+            if path.sub_attr.is_none() && is_core(path) {
+                let ids: Option<Vec<&String>> = if path.name.eq_ignore_ascii_case("id") {
+                    Some(
+                        self.by_id
+                            .get_key_value(wanted)
+                            .map(|(k, _)| k)
+                            .into_iter()
+                            .collect(),
+                    )
+                } else if path.name.eq_ignore_ascii_case("externalId") {
+                    Some(
+                        self.external
+                            .get(wanted)
+                            .map(|ids| ids.iter().collect())
+                            .unwrap_or_default(),
+                    )
+                } else {
+                    let name = path.name.to_ascii_lowercase();
+                    let indexed = self.unique.keys().any(|(p, _)| *p == name);
+                    indexed.then(|| {
+                        self.unique
+                            .get(&(name.clone(), wanted.to_lowercase()))
+                            .or_else(|| self.unique.get(&(name, wanted.clone())))
+                            .into_iter()
+                            .collect()
+                    })
+                };
+                if let Some(ids) = ids {
+                    let mut found: Vec<&Entry> = ids
+                        .into_iter()
+                        .filter_map(|id| self.by_id.get(id))
+                        .collect();
+                    found.sort_by_key(|e| e.seq);
+                    return found;
+                }
+            }
+        }
+        self.order
+            .values()
+            .filter_map(|id| self.by_id.get(id))
+            .collect()
+    }
+}
+
+fn is_core(path: &AttrPath) -> bool {
+    path.urn.as_deref().is_none_or(|u| {
+        u.to_ascii_lowercase()
+            .starts_with("urn:ietf:params:scim:schemas:core:")
+    })
+}
+
+/// The value a resource is sorted by: the attribute (or sub-attribute), taking a
+/// multi-valued attribute's primary element, else its first.
+fn sort_value<'v>(resource: &'v Value, path: &AttrPath) -> Option<&'v Value> {
+    let obj = resource.as_object()?;
+    let obj = match &path.urn {
+        Some(urn) => match get_ci(obj, urn).and_then(Value::as_object) {
+            Some(ext) => ext,
+            None if is_core(path) => obj,
+            None => return None,
+        },
+        None => obj,
+    };
+    let mut value = get_ci(obj, &path.name)?;
+    if let Value::Array(items) = value {
+        value = items
+            .iter()
+            .find(|i| i.get("primary") == Some(&Value::Bool(true)))
+            .or_else(|| items.first())?;
+    }
+    match &path.sub_attr {
+        Some(sub) => value.as_object().and_then(|o| get_ci(o, sub)),
+        None => match value {
+            Value::Object(o) => get_ci(o, "value"),
+            other => Some(other),
+        },
+    }
+    .filter(|v| !v.is_null())
+}
+
+/// Strings without case, numbers by value, booleans false first; values of different
+/// kinds by kind.
+fn compare_values(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+        (Value::Number(a), Value::Number(b)) => a
+            .as_f64()
+            .partial_cmp(&b.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+fn rank(v: &Value) -> u8 {
+    match v {
+        Value::Bool(_) => 0,
+        Value::Number(_) => 1,
+        Value::String(_) => 2,
+        _ => 3,
+    }
+}
+
+#[async_trait]
+impl ResourceStore for MemoryStore {
+    async fn create(
+        &self,
+        scope: &Scope<'_>,
+        mut resource: Value,
+        unique: &[UniqueValue],
+    ) -> Result<Value, StoreError> {
+        let Some(id) = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Err(StoreError::Unavailable(
+                "a resource to store needs an id".into(),
+            ));
+        };
+        let keys = unique_keys(unique);
+        let mut tables = self.tables.write().expect("no panics while locked");
+        let table = tables.entry(Self::key(scope)).or_default();
+        if table.by_id.contains_key(&id) {
+            return Err(StoreError::Conflict("id".into()));
+        }
+        if let Some(path) = table.taken(&keys, None) {
+            return Err(StoreError::Conflict(path));
+        }
+        set_version(&mut resource, 1);
+        let seq = table.next_seq;
+        table.next_seq += 1;
+        let entry = Entry {
+            seq,
+            version: 1,
+            resource: resource.clone(),
+            unique: keys,
+        };
+        table.index(&id, &entry);
+        table.order.insert(seq, id.clone());
+        table.by_id.insert(id, entry);
+        Ok(resource)
+    }
+
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
+        let tables = self.tables.read().expect("no panics while locked");
+        tables
+            .get(&Self::key(scope))
+            .and_then(|t| t.by_id.get(id))
+            .map(|e| e.resource.clone())
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn replace(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        mut resource: Value,
+        unique: &[UniqueValue],
+        expected_version: Option<&str>,
+    ) -> Result<Value, StoreError> {
+        let keys = unique_keys(unique);
+        let mut tables = self.tables.write().expect("no panics while locked");
+        let table = tables
+            .get_mut(&Self::key(scope))
+            .ok_or(StoreError::NotFound)?;
+        let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
+        Table::check_version(entry, expected_version)?;
+        if let Some(path) = table.taken(&keys, Some(id)) {
+            return Err(StoreError::Conflict(path));
+        }
+        let mut entry = table.by_id.remove(id).expect("present");
+        table.unindex(id, &entry);
+        entry.version += 1;
+        set_version(&mut resource, entry.version);
+        entry.resource = resource.clone();
+        entry.unique = keys;
+        table.index(id, &entry);
+        table.by_id.insert(id.to_owned(), entry);
+        Ok(resource)
+    }
+
+    async fn delete(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tables = self.tables.write().expect("no panics while locked");
+        let table = tables
+            .get_mut(&Self::key(scope))
+            .ok_or(StoreError::NotFound)?;
+        let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
+        Table::check_version(entry, expected_version)?;
+        let entry = table.by_id.remove(id).expect("present");
+        table.unindex(id, &entry);
+        table.order.remove(&entry.seq);
+        Ok(())
+    }
+
+    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
+        let tables = self.tables.read().expect("no panics while locked");
+        let Some(table) = tables.get(&Self::key(scope)) else {
+            return Ok(Page::default());
+        };
+        let mut matched: Vec<&Entry> = table
+            .candidates(query.filter.as_ref())
+            .into_iter()
+            .filter(|e| {
+                query
+                    .matcher
+                    .as_ref()
+                    .is_none_or(|m| m.matches(&e.resource))
+            })
+            .collect();
+        if let Some(path) = &query.sort_by {
+            // Stable: equal keys keep insertion order; absent values sort last.
+            matched.sort_by(|a, b| {
+                let ord = match (sort_value(&a.resource, path), sort_value(&b.resource, path)) {
+                    (Some(x), Some(y)) => compare_values(x, y),
+                    (Some(_), None) => Ordering::Less,
+                    (None, Some(_)) => Ordering::Greater,
+                    (None, None) => Ordering::Equal,
+                };
+                match query.sort_order {
+                    SortOrder::Ascending => ord,
+                    SortOrder::Descending => ord.reverse(),
+                }
+            });
+        }
+        let total_results = matched.len();
+        let (start, count) = match &query.paging {
+            Paging::Index { start_index, count } => (start_index.saturating_sub(1), *count),
+            Paging::Cursor { cursor, count } => {
+                let start = match cursor {
+                    None => 0,
+                    Some(c) => c
+                        .strip_prefix("o")
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .filter(|n| *n <= total_results)
+                        .ok_or(StoreError::InvalidCursor)?,
+                };
+                (start, *count)
+            }
+        };
+        let resources: Vec<Value> = matched
+            .iter()
+            .skip(start)
+            .take(count)
+            .map(|e| e.resource.clone())
+            .collect();
+        let end = start + resources.len();
+        let next_cursor = match query.paging {
+            Paging::Cursor { .. } if end < total_results => Some(format!("o{end}")),
+            _ => None,
+        };
+        Ok(Page {
+            resources,
+            total_results,
+            next_cursor,
+        })
+    }
+}

@@ -1,0 +1,283 @@
+//! Storage: the trait an application implements, its errors, a reference in-memory store,
+//! and a conformance suite any store can run.
+//!
+//! The store gets the whole question. [`ResourceStore::query`] receives the parsed filter
+//! (for stores that translate it, such as SQL), a compiled [`Matcher`] (for those that
+//! evaluate in memory), the sort and the page. Uniqueness and the `If-Match` version check
+//! are part of the writes, so a store enforces them atomically with the write itself:
+//! never as a read followed by a write in the service.
+//!
+//! Every call carries a [`Scope`]: the tenant and the resource type. Nothing crosses
+//! tenants, not even uniqueness.
+//!
+//! ```
+//! use scimkit::store::{MemoryStore, Query, ResourceStore, Scope};
+//! use serde_json::json;
+//!
+//! # futures_lite_block_on(async {
+//! let store = MemoryStore::new();
+//! let scope = Scope::new("acme", "User");
+//! let created = store
+//!     .create(&scope, json!({"id": "u1", "userName": "bjensen"}), &[])
+//!     .await?;
+//! assert_eq!(created["meta"]["version"], "W/\"1\"");
+//! assert_eq!(store.get(&scope, "u1").await?["userName"], "bjensen");
+//! // Another tenant sees nothing.
+//! assert!(store.get(&Scope::new("globex", "User"), "u1").await.is_err());
+//! let page = store.query(&scope, &Query::default()).await?;
+//! assert_eq!(page.total_results, 1);
+//! # Ok::<(), scimkit::store::StoreError>(())
+//! # });
+//! # fn futures_lite_block_on<F: std::future::Future<Output = Result<(), scimkit::store::StoreError>>>(f: F) {
+//! #     // The memory store never suspends: poll once with a no-op waker.
+//! #     let waker = std::task::Waker::noop();
+//! #     let mut cx = std::task::Context::from_waker(waker);
+//! #     let mut f = std::pin::pin!(f);
+//! #     match f.as_mut().poll(&mut cx) { std::task::Poll::Ready(r) => r.unwrap(), _ => panic!("pending") }
+//! # }
+//! ```
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::error::{ScimError, ScimType};
+use crate::eval::Matcher;
+use crate::filter::{AttrPath, Filter};
+use crate::schema::UniqueValue;
+
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryStore;
+
+/// Which collection a call is about: a tenant and a resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Scope<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The resource type's name, e.g. `User`.
+    pub resource_type: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    /// The scope of `resource_type` in `tenant`.
+    pub fn new(tenant: &'a str, resource_type: &'a str) -> Scope<'a> {
+        Scope {
+            tenant,
+            resource_type,
+        }
+    }
+}
+
+/// A store's failure, with the protocol meaning the service needs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No resource with that id in that scope.
+    #[error("resource not found")]
+    NotFound,
+    /// A value that must be unique is taken: the attribute's path.
+    #[error("{0} is already taken")]
+    Conflict(String),
+    /// The resource's version is not the one the write expected.
+    #[error("the resource has changed: its version is {current}")]
+    PreconditionFailed {
+        /// The version the resource has now.
+        current: String,
+    },
+    /// A cursor the store did not issue, or no longer honours.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// The store cannot answer now.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ScimError {
+    /// 404, `409 uniqueness`, 412, `400 invalidValue` (cursor) or 503. The detail of an
+    /// unavailable store stays out of the response.
+    fn from(err: StoreError) -> ScimError {
+        use http::StatusCode;
+        match err {
+            StoreError::NotFound => {
+                ScimError::new(StatusCode::NOT_FOUND, None, "resource not found")
+            }
+            StoreError::Conflict(path) => ScimError::new(
+                StatusCode::CONFLICT,
+                Some(ScimType::Uniqueness),
+                format!("{path} is already taken"),
+            ),
+            StoreError::PreconditionFailed { .. } => ScimError::new(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                "the resource has changed since the version given in If-Match",
+            ),
+            StoreError::InvalidCursor => ScimError::bad_request(
+                ScimType::InvalidValue,
+                "the cursor is invalid or has expired",
+            ),
+            StoreError::Unavailable(_) => ScimError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "the directory is unavailable; try again later",
+            ),
+        }
+    }
+}
+
+/// The order of a sorted query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Smallest first (the default).
+    #[default]
+    Ascending,
+    /// Largest first.
+    Descending,
+}
+
+/// Which page of the results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// Index paging: from the 1-based `start_index`, at most `count` resources.
+    Index {
+        /// The 1-based index of the first resource.
+        start_index: usize,
+        /// The most resources to return.
+        count: usize,
+    },
+    /// Cursor paging (RFC 9865): from `cursor` (the first page when `None`), at most
+    /// `count` resources.
+    Cursor {
+        /// A cursor the store issued, or `None` for the first page.
+        cursor: Option<String>,
+        /// The most resources to return.
+        count: usize,
+    },
+}
+
+impl Default for Paging {
+    fn default() -> Paging {
+        Paging::Index {
+            start_index: 1,
+            count: 100,
+        }
+    }
+}
+
+/// A query: filter, sort and page.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// The parsed filter, for stores that translate it.
+    pub filter: Option<Filter>,
+    /// The same filter compiled against the resource type, for stores that evaluate in
+    /// memory. Present whenever `filter` is.
+    pub matcher: Option<Matcher>,
+    /// The attribute to sort by; unsorted queries come in a stable order of the store's
+    /// choosing.
+    pub sort_by: Option<AttrPath>,
+    /// The sort order.
+    pub sort_order: SortOrder,
+    /// The page.
+    pub paging: Paging,
+}
+
+/// One page of a query's results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// The resources of the page.
+    pub resources: Vec<Value>,
+    /// How many resources match in all.
+    pub total_results: usize,
+    /// With cursor paging, the cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// The storage an application provides: a JSON document store per tenant and resource
+/// type with atomic uniqueness and version checks.
+///
+/// Resources come in normalised, with `id` set. The store sets `meta.version` on every
+/// write, a weak entity tag that changes whenever the resource does (the reference store
+/// counts: `W/"1"`, `W/"2"`, …). `expected_version`, when given, must equal the stored
+/// version or the write fails with [`StoreError::PreconditionFailed`]; `unique` lists the
+/// values no other resource of the scope may hold, compared without case unless
+/// `case_exact`.
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Stores a new resource; returns it as stored.
+    async fn create(
+        &self,
+        scope: &Scope<'_>,
+        resource: Value,
+        unique: &[UniqueValue],
+    ) -> Result<Value, StoreError>;
+
+    /// The resource with this id.
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError>;
+
+    /// Replaces the resource with this id; returns it as stored.
+    async fn replace(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        resource: Value,
+        unique: &[UniqueValue],
+        expected_version: Option<&str>,
+    ) -> Result<Value, StoreError>;
+
+    /// Deletes the resource with this id.
+    async fn delete(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// The page of resources matching the query, and how many match in all.
+    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError>;
+}
+
+#[async_trait]
+impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
+    async fn create(
+        &self,
+        scope: &Scope<'_>,
+        resource: Value,
+        unique: &[UniqueValue],
+    ) -> Result<Value, StoreError> {
+        (**self).create(scope, resource, unique).await
+    }
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
+        (**self).get(scope, id).await
+    }
+    async fn replace(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        resource: Value,
+        unique: &[UniqueValue],
+        expected_version: Option<&str>,
+    ) -> Result<Value, StoreError> {
+        (**self)
+            .replace(scope, id, resource, unique, expected_version)
+            .await
+    }
+    async fn delete(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        (**self).delete(scope, id, expected_version).await
+    }
+    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
+        (**self).query(scope, query).await
+    }
+}
+
+impl fmt::Display for Scope<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tenant, self.resource_type)
+    }
+}
