@@ -88,6 +88,7 @@ mod json;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod service;
 pub mod store;
 
 pub use compat::Compat;

@@ -212,6 +212,22 @@ impl<'r> ResourceTypeView<'r> {
         })
     }
 
+    /// The values of `resource` (a normalised resource) that the store must keep unique.
+    pub fn unique_values(&self, resource: &Value) -> Vec<UniqueValue> {
+        let mut unique = Vec::new();
+        let Some(obj) = resource.as_object() else {
+            return unique;
+        };
+        collect_unique(self.core_schema(), None, obj, &mut unique);
+        collect_unique_attrs(self.registry().common_attributes(), None, obj, &mut unique);
+        for (schema, _) in self.extensions() {
+            if let Some(Value::Object(ext)) = obj.get(&schema.id) {
+                collect_unique(schema, Some(&schema.id), ext, &mut unique);
+            }
+        }
+        unique
+    }
+
     fn check_schemas(&self, obj: &Map<String, Value>, compat: &Compat) -> Result<(), ScimError> {
         let listed = match get_ci(obj, "schemas") {
             None | Some(Value::Null) if compat.infer_missing_schemas => return Ok(()),

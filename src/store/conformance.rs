@@ -392,6 +392,14 @@ pub async fn queries(store: &dyn ResourceStore, tenant: &str) {
         ),
         "an unknown cursor"
     );
+    let empty = Scope::new(tenant, "Nothing");
+    assert!(
+        matches!(
+            store.query(&empty, &bad).await,
+            Err(StoreError::InvalidCursor)
+        ),
+        "an unknown cursor, where there is nothing to page through"
+    );
 
     let sorted = |order| Query {
         sort_by: Some("userName".parse().expect("a path")),

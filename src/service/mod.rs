@@ -1,0 +1,832 @@
+//! The SCIM service: an `http::Request` in, an `http::Response` out, storage through
+//! [`ResourceStore`], no web framework.
+//!
+//! ```
+//! use bytes::Bytes;
+//! use scimkit::service::{BearerToken, ScimService};
+//! use scimkit::store::MemoryStore;
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # rt.block_on(async {
+//! let service = ScimService::builder(MemoryStore::new())
+//!     .authenticator(BearerToken::new("token", "acme"))
+//!     .build();
+//! let request = http::Request::post("/scim/v2/Users")
+//!     .header("Authorization", "Bearer token")
+//!     .header("Content-Type", "application/scim+json")
+//!     .body(Bytes::from(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen"}"#))
+//!     .unwrap();
+//! let response = service.handle(request).await;
+//! assert_eq!(response.status(), 201);
+//! assert_eq!(response.headers()["content-type"], "application/scim+json");
+//! # });
+//! ```
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::compat::Compat;
+use crate::error::{ScimError, ScimType};
+use crate::eval::Matcher;
+use crate::filter::{AttrPath, Filter, Limits};
+use crate::patch::PatchRequest;
+use crate::resource::LIST_RESPONSE;
+use crate::schema::{
+    AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, Projection, Registry,
+    ResourceTypeView, ServiceProviderConfig, Supported, Write,
+};
+use crate::store::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
+
+mod auth;
+
+pub use auth::{Authenticator, BearerToken};
+
+/// The media type of every SCIM response.
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// The schema URN of a search request body (RFC 7644 §3.4.3).
+pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// Bounds on requests, each advertised where SCIM has a place for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceLimits {
+    /// The largest request body, in bytes (`413` beyond). Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// The page size when a request gives no `count`. Default 100.
+    pub default_count: usize,
+    /// The largest page; larger `count`s are clamped. Default 1,000 (`filter.maxResults`).
+    pub max_count: usize,
+    /// Filter limits.
+    pub filter: Limits,
+}
+
+impl Default for ServiceLimits {
+    fn default() -> ServiceLimits {
+        ServiceLimits {
+            max_body_bytes: 1024 * 1024,
+            default_count: 100,
+            max_count: 1000,
+            filter: Limits::default(),
+        }
+    }
+}
+
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+struct Inner {
+    base_path: String,
+    base_url: Option<String>,
+    registry: Registry,
+    store: Arc<dyn ResourceStore>,
+    auth: Arc<dyn Authenticator>,
+    compat: Compat,
+    limits: ServiceLimits,
+    clock: Clock,
+}
+
+/// The SCIM service. Cheap to clone; share one across the server's tasks.
+#[derive(Clone)]
+pub struct ScimService {
+    inner: Arc<Inner>,
+}
+
+/// Configures a [`ScimService`].
+pub struct ServiceBuilder {
+    inner: Inner,
+}
+
+/// Refuses every request: the authenticator a service has until one is set.
+struct DenyAll;
+
+#[async_trait::async_trait]
+impl Authenticator for DenyAll {
+    async fn authenticate(&self, _: &http::request::Parts) -> Option<String> {
+        None
+    }
+}
+
+impl ServiceBuilder {
+    /// The path the service is mounted at. Default `/scim/v2`.
+    pub fn base_path(mut self, path: impl Into<String>) -> ServiceBuilder {
+        let path = path.into();
+        self.inner.base_path = format!("/{}", path.trim_matches('/'));
+        self
+    }
+
+    /// The absolute URL clients reach the service at, for `meta.location` and `Location`;
+    /// by default it is made from the request's `Host` header and the base path.
+    pub fn base_url(mut self, url: impl Into<String>) -> ServiceBuilder {
+        self.inner.base_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The schemas and resource types. Default [`Registry::scim_default`].
+    pub fn registry(mut self, registry: Registry) -> ServiceBuilder {
+        self.inner.registry = registry;
+        self
+    }
+
+    /// Who may call. Until set, every request is refused with `401`.
+    pub fn authenticator(mut self, auth: impl Authenticator + 'static) -> ServiceBuilder {
+        self.inner.auth = Arc::new(auth);
+        self
+    }
+
+    /// What deviations of identity providers are tolerated. Default [`Compat::lenient`].
+    pub fn compat(mut self, compat: Compat) -> ServiceBuilder {
+        self.inner.compat = compat;
+        self
+    }
+
+    /// Request limits.
+    pub fn limits(mut self, limits: ServiceLimits) -> ServiceBuilder {
+        self.inner.limits = limits;
+        self
+    }
+
+    /// Where `meta.created` and `meta.lastModified` come from. Default the system clock.
+    pub fn clock(
+        mut self,
+        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
+    ) -> ServiceBuilder {
+        self.inner.clock = Arc::new(clock);
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> ScimService {
+        ScimService {
+            inner: Arc::new(self.inner),
+        }
+    }
+}
+
+/// A response with a SCIM JSON body.
+fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(
+        serde_json::to_vec(body).expect("JSON serialises"),
+    ));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+fn error_response(err: &ScimError) -> Response<Bytes> {
+    let mut response = json_response(err.status(), &err.to_json());
+    if err.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"SCIM\""),
+        );
+    }
+    response
+}
+
+fn invalid_syntax(detail: impl Into<String>) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidSyntax, detail)
+}
+
+fn not_found(detail: impl Into<String>) -> ScimError {
+    ScimError::new(StatusCode::NOT_FOUND, None, detail)
+}
+
+fn method_not_allowed(allow: &'static str) -> ScimError {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        format!("allowed: {allow}"),
+    )
+}
+
+fn version_of(resource: &Value) -> Option<&str> {
+    resource.get("meta")?.get("version")?.as_str()
+}
+
+/// The entity tags of an `If-Match` / `If-None-Match` header (`*` included).
+fn etags(parts: &http::request::Parts, name: header::HeaderName) -> Option<Vec<String>> {
+    let value = parts.headers.get(name)?.to_str().ok()?;
+    Some(value.split(',').map(|t| t.trim().to_owned()).collect())
+}
+
+/// Whether an entity tag matches a stored version, weakly (`W/"3"` matches `"3"`).
+fn tag_matches(tag: &str, version: &str) -> bool {
+    tag == "*" || tag.trim_start_matches("W/") == version.trim_start_matches("W/")
+}
+
+/// List parameters, from a query string or a `/.search` body.
+#[derive(Default)]
+struct ListParams {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    cursor: Option<String>,
+    attributes: Option<String>,
+    excluded: Option<String>,
+}
+
+impl ListParams {
+    fn from_query(query: Option<&str>) -> ListParams {
+        let mut params = ListParams::default();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            let value = value.into_owned();
+            // Parameter names in any case (Entra, Okta and others differ).
+            match key.to_ascii_lowercase().as_str() {
+                "filter" => params.filter = Some(value),
+                "sortby" => params.sort_by = Some(value),
+                "sortorder" => params.sort_order = Some(value),
+                "startindex" => params.start_index = Some(value),
+                "count" => params.count = Some(value),
+                "cursor" => params.cursor = Some(value),
+                "attributes" => params.attributes = Some(value),
+                "excludedattributes" => params.excluded = Some(value),
+                _ => {}
+            }
+        }
+        params
+    }
+
+    fn from_search(body: &Value) -> Result<ListParams, ScimError> {
+        let Some(obj) = body.as_object() else {
+            return Err(invalid_syntax("a search request must be a JSON object"));
+        };
+        let mut params = ListParams::default();
+        for (key, value) in obj {
+            let text = match value {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => continue,
+            };
+            match key.to_ascii_lowercase().as_str() {
+                "filter" => params.filter = Some(text),
+                "sortby" => params.sort_by = Some(text),
+                "sortorder" => params.sort_order = Some(text),
+                "startindex" => params.start_index = Some(text),
+                "count" => params.count = Some(text),
+                "cursor" => params.cursor = Some(text),
+                "attributes" => params.attributes = Some(text),
+                "excludedattributes" => params.excluded = Some(text),
+                _ => {}
+            }
+        }
+        Ok(params)
+    }
+}
+
+fn number(value: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+            ScimError::bad_request(ScimType::InvalidValue, format!("{name} must be an integer"))
+        }),
+    }
+}
+
+impl ScimService {
+    /// A builder for a service over `store`.
+    pub fn builder(store: impl ResourceStore + 'static) -> ServiceBuilder {
+        ServiceBuilder {
+            inner: Inner {
+                base_path: "/scim/v2".into(),
+                base_url: None,
+                registry: Registry::scim_default(),
+                store: Arc::new(store),
+                auth: Arc::new(DenyAll),
+                compat: Compat::lenient(),
+                limits: ServiceLimits::default(),
+                clock: Arc::new(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
+            },
+        }
+    }
+
+    /// The registry of schemas and resource types the service serves.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The service configuration, as `/ServiceProviderConfig` shows it.
+    pub fn service_provider_config(&self) -> ServiceProviderConfig {
+        let limits = &self.inner.limits;
+        ServiceProviderConfig {
+            documentation_uri: None,
+            patch: Supported { supported: true },
+            bulk: BulkConfig::default(),
+            filter: FilterConfig {
+                supported: true,
+                max_results: limits.max_count as u64,
+            },
+            change_password: Supported { supported: false },
+            sort: Supported { supported: true },
+            etag: Supported { supported: true },
+            authentication_schemes: vec![AuthenticationScheme::bearer_token()],
+            pagination: Some(PaginationConfig {
+                cursor: true,
+                index: true,
+                default_pagination_method: Some("index".into()),
+                default_page_size: Some(limits.default_count as u64),
+                max_page_size: Some(limits.max_count as u64),
+                cursor_timeout: None,
+            }),
+        }
+    }
+
+    /// Answers one request. Every failure is a SCIM error response; nothing panics.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        match self.route(request).await {
+            Ok(response) => response,
+            Err(err) => error_response(&err),
+        }
+    }
+
+    fn base_url(&self, parts: &http::request::Parts) -> String {
+        if let Some(url) = &self.inner.base_url {
+            return url.clone();
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost");
+        format!("http://{host}{}", self.inner.base_path)
+    }
+
+    async fn route(&self, request: Request<Bytes>) -> Result<Response<Bytes>, ScimError> {
+        let (parts, body) = request.into_parts();
+        let Some(rest) = parts.uri.path().strip_prefix(self.inner.base_path.as_str()) else {
+            return Err(not_found("no SCIM endpoint here"));
+        };
+        if !rest.is_empty() && !rest.starts_with('/') {
+            return Err(not_found("no SCIM endpoint here"));
+        }
+        let Some(tenant) = self.inner.auth.authenticate(&parts).await else {
+            return Err(ScimError::new(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "authentication required",
+            ));
+        };
+        if body.len() > self.inner.limits.max_body_bytes {
+            return Err(ScimError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                None,
+                format!(
+                    "the body is larger than {} bytes",
+                    self.inner.limits.max_body_bytes
+                ),
+            ));
+        }
+        let segments: Vec<String> = rest
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect();
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let base = self.base_url(&parts);
+        let method = parts.method.clone();
+        match segments.as_slice() {
+            ["ServiceProviderConfig"] => match method {
+                Method::GET => Ok(json_response(
+                    StatusCode::OK,
+                    &self.service_provider_config().to_json(Some(&base)),
+                )),
+                _ => Err(method_not_allowed("GET")),
+            },
+            ["ResourceTypes", rest @ ..] if method == Method::GET => {
+                self.resource_types(&base, rest)
+            }
+            ["Schemas", rest @ ..] if method == Method::GET => self.schemas(&base, rest),
+            ["ResourceTypes", ..] | ["Schemas", ..] => Err(method_not_allowed("GET")),
+            ["Me", ..] => Err(ScimError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                None,
+                "/Me is not supported",
+            )),
+            ["Bulk"] => Err(ScimError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                None,
+                "Bulk is not supported",
+            )),
+            [endpoint, rest @ ..] => {
+                let Some(view) = self.inner.registry.resource_type_by_endpoint(endpoint) else {
+                    return Err(not_found(format!("no endpoint /{endpoint}")));
+                };
+                let scope = Scope::new(&tenant, &view.resource_type().name);
+                let ctx = Ctx {
+                    view: &view,
+                    scope,
+                    base: &base,
+                    parts: &parts,
+                };
+                match (rest, &method) {
+                    ([], &Method::GET) => {
+                        let params = ListParams::from_query(parts.uri.query());
+                        self.list(&ctx, params).await
+                    }
+                    ([], &Method::POST) => self.create(&ctx, &body).await,
+                    ([], _) => Err(method_not_allowed("GET, POST")),
+                    ([".search"], &Method::POST) => {
+                        let params = ListParams::from_search(&parse_json(&body)?)?;
+                        self.list(&ctx, params).await
+                    }
+                    ([".search"], _) => Err(method_not_allowed("POST")),
+                    ([id], &Method::GET) => self.get(&ctx, id).await,
+                    ([id], &Method::PUT) => self.replace(&ctx, id, &body).await,
+                    ([id], &Method::PATCH) => self.patch(&ctx, id, &body).await,
+                    ([id], &Method::DELETE) => self.delete(&ctx, id).await,
+                    ([_], _) => Err(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                    _ => Err(not_found("no such endpoint")),
+                }
+            }
+            [] => Err(not_found("no SCIM endpoint here")),
+        }
+    }
+
+    fn resource_types(&self, base: &str, rest: &[&str]) -> Result<Response<Bytes>, ScimError> {
+        let registry = &self.inner.registry;
+        match rest {
+            [] => {
+                let all: Vec<Value> = registry
+                    .resource_types()
+                    .map(|rt| rt.resource_type().to_json(Some(base)))
+                    .collect();
+                Ok(json_response(
+                    StatusCode::OK,
+                    &list_body(all.len(), Some(1), all, None),
+                ))
+            }
+            [name] => registry
+                .resource_type(name)
+                .map(|rt| json_response(StatusCode::OK, &rt.resource_type().to_json(Some(base))))
+                .ok_or_else(|| not_found(format!("no resource type {name}"))),
+            _ => Err(not_found("no such endpoint")),
+        }
+    }
+
+    fn schemas(&self, base: &str, rest: &[&str]) -> Result<Response<Bytes>, ScimError> {
+        let registry = &self.inner.registry;
+        match rest {
+            [] => {
+                let all: Vec<Value> = registry.schemas().map(|s| s.to_json(Some(base))).collect();
+                Ok(json_response(
+                    StatusCode::OK,
+                    &list_body(all.len(), Some(1), all, None),
+                ))
+            }
+            [urn] => registry
+                .schema(urn)
+                .map(|s| json_response(StatusCode::OK, &s.to_json(Some(base))))
+                .ok_or_else(|| not_found(format!("no schema {urn}"))),
+            _ => Err(not_found("no such endpoint")),
+        }
+    }
+
+    fn projection(&self, parts: &http::request::Parts) -> Result<Projection, ScimError> {
+        let params = ListParams::from_query(parts.uri.query());
+        Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())
+    }
+
+    /// A response carrying one resource, projected, with its `ETag`.
+    fn resource_response(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        status: StatusCode,
+        resource: Value,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let version = version_of(&resource).map(str::to_owned);
+        let location = resource
+            .get("meta")
+            .and_then(|m| m.get("location"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let projected = ctx.view.project(resource, &self.projection(ctx.parts)?);
+        let mut response = json_response(status, &projected);
+        if let Some(tag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            response.headers_mut().insert(header::ETAG, tag);
+        }
+        if status == StatusCode::CREATED {
+            if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(header::LOCATION, loc);
+            }
+        }
+        Ok(response)
+    }
+
+    fn stamp(&self, ctx: &Ctx<'_, '_>, resource: &mut Value, id: &str, created: Option<Value>) {
+        let now = (self.inner.clock)().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let endpoint = ctx.view.resource_type().endpoint.trim_matches('/');
+        let obj = resource
+            .as_object_mut()
+            .expect("a normalised resource is an object");
+        obj.insert("id".into(), Value::String(id.to_owned()));
+        let mut meta = Map::new();
+        meta.insert(
+            "resourceType".into(),
+            Value::String(ctx.view.resource_type().name.clone()),
+        );
+        meta.insert(
+            "created".into(),
+            created.unwrap_or_else(|| Value::String(now.clone())),
+        );
+        meta.insert("lastModified".into(), Value::String(now));
+        meta.insert(
+            "location".into(),
+            Value::String(format!("{}/{endpoint}/{id}", ctx.base)),
+        );
+        obj.insert("meta".into(), Value::Object(meta));
+    }
+
+    async fn create(&self, ctx: &Ctx<'_, '_>, body: &Bytes) -> Result<Response<Bytes>, ScimError> {
+        let input = parse_json(body)?;
+        let normalized = ctx
+            .view
+            .normalize(input, Write::Create, &self.inner.compat)?;
+        let mut resource = normalized.resource;
+        let id = uuid::Uuid::new_v4().to_string();
+        self.stamp(ctx, &mut resource, &id, None);
+        let stored = self
+            .inner
+            .store
+            .create(&ctx.scope, resource, &normalized.unique)
+            .await?;
+        self.resource_response(ctx, StatusCode::CREATED, stored)
+    }
+
+    async fn get(&self, ctx: &Ctx<'_, '_>, id: &str) -> Result<Response<Bytes>, ScimError> {
+        let resource = self.inner.store.get(&ctx.scope, id).await?;
+        if let (Some(tags), Some(version)) = (
+            etags(ctx.parts, header::IF_NONE_MATCH),
+            version_of(&resource),
+        ) {
+            if tags.iter().any(|t| tag_matches(t, version)) {
+                let mut response = Response::new(Bytes::new());
+                *response.status_mut() = StatusCode::NOT_MODIFIED;
+                if let Ok(tag) = HeaderValue::from_str(version) {
+                    response.headers_mut().insert(header::ETAG, tag);
+                }
+                return Ok(response);
+            }
+        }
+        self.resource_response(ctx, StatusCode::OK, resource)
+    }
+
+    /// The version a write must find: the `If-Match` tag when given (checked against what
+    /// was read), else the version read.
+    fn expected_version(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        current: &Value,
+    ) -> Result<Option<String>, ScimError> {
+        let version = version_of(current).map(str::to_owned);
+        if let Some(tags) = etags(ctx.parts, header::IF_MATCH) {
+            let matches = version
+                .as_deref()
+                .is_some_and(|v| tags.iter().any(|t| tag_matches(t, v)));
+            if !matches {
+                return Err(StoreError::PreconditionFailed {
+                    current: version.unwrap_or_default(),
+                }
+                .into());
+            }
+        }
+        Ok(version)
+    }
+
+    async fn replace(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        body: &Bytes,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let input = parse_json(body)?;
+        // A concurrent write between the read and the write is retried, unless the
+        // client named the version it expects (then it gets 412).
+        for _ in 0..3 {
+            let current = self.inner.store.get(&ctx.scope, id).await?;
+            let expected = self.expected_version(ctx, &current)?;
+            let normalized =
+                ctx.view
+                    .normalize(input.clone(), Write::Replace(&current), &self.inner.compat)?;
+            let mut resource = normalized.resource;
+            let created = current.get("meta").and_then(|m| m.get("created")).cloned();
+            self.stamp(ctx, &mut resource, id, created);
+            match self
+                .inner
+                .store
+                .replace(
+                    &ctx.scope,
+                    id,
+                    resource,
+                    &normalized.unique,
+                    expected.as_deref(),
+                )
+                .await
+            {
+                Ok(stored) => return self.resource_response(ctx, StatusCode::OK, stored),
+                Err(StoreError::PreconditionFailed { .. })
+                    if etags(ctx.parts, header::IF_MATCH).is_none() =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ScimError::new(
+            StatusCode::CONFLICT,
+            None,
+            "the resource is changing too fast; try again",
+        ))
+    }
+
+    async fn patch(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        body: &Bytes,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let request = PatchRequest::from_json(parse_json(body)?, &self.inner.compat)?;
+        for _ in 0..3 {
+            let current = self.inner.store.get(&ctx.scope, id).await?;
+            let expected = self.expected_version(ctx, &current)?;
+            let created = current.get("meta").and_then(|m| m.get("created")).cloned();
+            let patched = ctx
+                .view
+                .patch_owned(current.clone(), &request, &self.inner.compat)?;
+            if !patched.changed {
+                // Nothing to write: the version stays.
+                return self.resource_response(ctx, StatusCode::OK, current);
+            }
+            let mut resource = patched.resource;
+            let unique = ctx.view.unique_values(&resource);
+            self.stamp(ctx, &mut resource, id, created);
+            match self
+                .inner
+                .store
+                .replace(&ctx.scope, id, resource, &unique, expected.as_deref())
+                .await
+            {
+                Ok(stored) => return self.resource_response(ctx, StatusCode::OK, stored),
+                Err(StoreError::PreconditionFailed { .. })
+                    if etags(ctx.parts, header::IF_MATCH).is_none() =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ScimError::new(
+            StatusCode::CONFLICT,
+            None,
+            "the resource is changing too fast; try again",
+        ))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_, '_>, id: &str) -> Result<Response<Bytes>, ScimError> {
+        let expected = match etags(ctx.parts, header::IF_MATCH) {
+            Some(_) => {
+                let current = self.inner.store.get(&ctx.scope, id).await?;
+                self.expected_version(ctx, &current)?
+            }
+            None => None,
+        };
+        self.inner
+            .store
+            .delete(&ctx.scope, id, expected.as_deref())
+            .await?;
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        Ok(response)
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        params: ListParams,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let limits = &self.inner.limits;
+        let filter = match params
+            .filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            Some(text) => Some(Filter::parse_with(text, &limits.filter)?),
+            None => None,
+        };
+        let matcher = match &filter {
+            Some(f) => Some(Matcher::new(f, ctx.view)?),
+            None => None,
+        };
+        let sort_by = match params
+            .sort_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(text) => Some(text.parse::<AttrPath>().map_err(|e| {
+                ScimError::bad_request(ScimType::InvalidValue, format!("sortBy: {e}"))
+            })?),
+            None => None,
+        };
+        let sort_order = match params.sort_order.as_deref().map(str::trim) {
+            Some(o) if o.eq_ignore_ascii_case("descending") => SortOrder::Descending,
+            Some(o) if o.is_empty() || o.eq_ignore_ascii_case("ascending") => SortOrder::Ascending,
+            None => SortOrder::Ascending,
+            Some(o) => {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("sortOrder {o:?} is not ascending or descending"),
+                ))
+            }
+        };
+        // `count` is clamped to the maximum; below zero counts as zero.
+        let count = number(params.count.as_deref(), "count")?.map_or(limits.default_count, |c| {
+            c.clamp(0, limits.max_count as i64) as usize
+        });
+        let start_index = number(params.start_index.as_deref(), "startIndex")?
+            .unwrap_or(1)
+            .max(1) as usize;
+        let paging = match params.cursor {
+            Some(cursor) => Paging::Cursor {
+                cursor: Some(cursor).filter(|c| !c.is_empty()),
+                count,
+            },
+            None => Paging::Index { start_index, count },
+        };
+        let cursor_paging = matches!(paging, Paging::Cursor { .. });
+        let query = Query {
+            filter,
+            matcher,
+            sort_by,
+            sort_order,
+            paging,
+        };
+        let page = self.inner.store.query(&ctx.scope, &query).await?;
+        let projection =
+            Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
+        let resources: Vec<Value> = page
+            .resources
+            .into_iter()
+            .map(|r| ctx.view.project(r, &projection))
+            .collect();
+        let start = (!cursor_paging).then_some(start_index);
+        Ok(json_response(
+            StatusCode::OK,
+            &list_body(page.total_results, start, resources, page.next_cursor),
+        ))
+    }
+}
+
+fn list_body(
+    total: usize,
+    start_index: Option<usize>,
+    resources: Vec<Value>,
+    next_cursor: Option<String>,
+) -> Value {
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+    });
+    if let Some(start) = start_index {
+        body["startIndex"] = json!(start);
+    }
+    if let Some(cursor) = next_cursor {
+        body["nextCursor"] = json!(cursor);
+    }
+    body["Resources"] = Value::Array(resources);
+    body
+}
+
+struct Ctx<'a, 'r> {
+    view: &'a ResourceTypeView<'r>,
+    scope: Scope<'a>,
+    base: &'a str,
+    parts: &'a http::request::Parts,
+}
+
+fn parse_json(body: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(body)
+        .map_err(|e| invalid_syntax(format!("the body is not valid JSON: {e}")))
+}
+
+fn percent_decode(segment: &str) -> String {
+    form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
