@@ -1,0 +1,75 @@
+//! The SCIM server: scimkit's service under axum, on `127.0.0.1:8080` by default.
+//!
+//! ```text
+//! cargo run --example server
+//! ```
+//!
+//! Environment:
+//! - `SCIM_ADDR`: the address to listen on (default `127.0.0.1:8080`).
+//! - `SCIM_API_KEY`: the bearer token identity providers must send; when unset, one is
+//!   generated and printed once at start-up.
+//! - `SCIM_DB`: the store. Only `:memory:` exists for now (the default): the directory
+//!   lives as long as the process.
+//!
+//! The glue is the `scim` handler: read the body, hand the request to the service, and
+//! return its response.
+
+use std::net::SocketAddr;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::Router;
+use scimkit::service::{BearerToken, ScimService};
+use scimkit::store::MemoryStore;
+
+/// Bodies larger than the service accepts are cut off here, and refused by the service.
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
+async fn scim(State(service): State<ScimService>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    let response = service.handle(http::Request::from_parts(parts, body)).await;
+    response.map(Body::from)
+}
+
+fn generated_key() -> String {
+    // Two random (v4) UUIDs: 244 bits from the operating system's CSPRNG.
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr: SocketAddr = std::env::var("SCIM_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
+    let db = std::env::var("SCIM_DB").unwrap_or_else(|_| ":memory:".into());
+    if db != ":memory:" {
+        return Err(format!("SCIM_DB={db}: only :memory: is available in this version").into());
+    }
+    let (key, generated) = match std::env::var("SCIM_API_KEY") {
+        Ok(key) if !key.is_empty() => (key, false),
+        _ => (generated_key(), true),
+    };
+    let base_url = format!("http://{addr}/scim/v2");
+    let service = ScimService::builder(MemoryStore::new())
+        .authenticator(BearerToken::new(&key, "default"))
+        .base_url(&base_url)
+        .build();
+    let app = Router::new().fallback(scim).with_state(service);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("SCIM base URL: {base_url}");
+    if generated {
+        println!("API key (shown once): {key}");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
