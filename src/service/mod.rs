@@ -613,43 +613,14 @@ impl ScimService {
         body: &Bytes,
     ) -> Result<Response<Bytes>, ScimError> {
         let input = parse_json(body)?;
-        // A concurrent write between the read and the write is retried, unless the
-        // client named the version it expects (then it gets 412).
-        for _ in 0..3 {
-            let current = self.inner.store.get(&ctx.scope, id).await?;
-            let expected = self.expected_version(ctx, &current)?;
-            let normalized =
-                ctx.view
-                    .normalize(input.clone(), Write::Replace(&current), &self.inner.compat)?;
-            let mut resource = normalized.resource;
-            let created = current.get("meta").and_then(|m| m.get("created")).cloned();
-            self.stamp(ctx, &mut resource, id, created);
-            match self
-                .inner
-                .store
-                .replace(
-                    &ctx.scope,
-                    id,
-                    resource,
-                    &normalized.unique,
-                    expected.as_deref(),
-                )
-                .await
-            {
-                Ok(stored) => return self.resource_response(ctx, StatusCode::OK, stored),
-                Err(StoreError::PreconditionFailed { .. })
-                    if etags(ctx.parts, header::IF_MATCH).is_none() =>
-                {
-                    continue
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ScimError::new(
-            StatusCode::CONFLICT,
-            None,
-            "the resource is changing too fast; try again",
-        ))
+        let compat = &self.inner.compat;
+        self.read_modify_write(ctx, id, |current| {
+            let normalized = ctx
+                .view
+                .normalize(input.clone(), Write::Replace(&current), compat)?;
+            Ok(Modified::Changed(normalized.resource, normalized.unique))
+        })
+        .await
     }
 
     async fn patch(
@@ -658,20 +629,39 @@ impl ScimService {
         id: &str,
         body: &Bytes,
     ) -> Result<Response<Bytes>, ScimError> {
-        let request = PatchRequest::from_json(parse_json(body)?, &self.inner.compat)?;
+        let compat = &self.inner.compat;
+        let request = PatchRequest::from_json(parse_json(body)?, compat)?;
+        self.read_modify_write(ctx, id, |current| {
+            let patched = ctx.view.patch_owned(current, &request, compat)?;
+            if !patched.changed {
+                // Nothing to write: the version stays.
+                return Ok(Modified::Unchanged(patched.resource));
+            }
+            let unique = ctx.view.unique_values(&patched.resource);
+            Ok(Modified::Changed(patched.resource, unique))
+        })
+        .await
+    }
+
+    /// Reads the resource, lets `modify` make the new one, and writes it if it changed, on
+    /// condition that the version is still the one read. A concurrent write in between is
+    /// retried, unless the client named the version it expects (then it gets 412).
+    async fn read_modify_write(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        mut modify: impl FnMut(Value) -> Result<Modified, ScimError>,
+    ) -> Result<Response<Bytes>, ScimError> {
         for _ in 0..3 {
             let current = self.inner.store.get(&ctx.scope, id).await?;
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();
-            let patched = ctx
-                .view
-                .patch_owned(current.clone(), &request, &self.inner.compat)?;
-            if !patched.changed {
-                // Nothing to write: the version stays.
-                return self.resource_response(ctx, StatusCode::OK, current);
-            }
-            let mut resource = patched.resource;
-            let unique = ctx.view.unique_values(&resource);
+            let (mut resource, unique) = match modify(current)? {
+                Modified::Unchanged(resource) => {
+                    return self.resource_response(ctx, StatusCode::OK, resource)
+                }
+                Modified::Changed(resource, unique) => (resource, unique),
+            };
             self.stamp(ctx, &mut resource, id, created);
             match self
                 .inner
@@ -681,10 +671,7 @@ impl ScimService {
             {
                 Ok(stored) => return self.resource_response(ctx, StatusCode::OK, stored),
                 Err(StoreError::PreconditionFailed { .. })
-                    if etags(ctx.parts, header::IF_MATCH).is_none() =>
-                {
-                    continue
-                }
+                    if etags(ctx.parts, header::IF_MATCH).is_none() => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -810,6 +797,14 @@ fn list_body(
     }
     body["Resources"] = Value::Array(resources);
     body
+}
+
+/// What a read-modify-write makes of the resource it read.
+enum Modified {
+    /// Nothing changed: the resource as it is.
+    Unchanged(Value),
+    /// The new resource and the values it must keep unique.
+    Changed(Value, Vec<crate::schema::UniqueValue>),
 }
 
 struct Ctx<'a, 'r> {
