@@ -363,6 +363,22 @@ impl<'r> ResourceTypeView<'r> {
             write_only: Vec::new(),
             indexes: HashMap::new(),
         };
+        // Whole extensions that operations replace or remove, as they are before any
+        // operation, to tell at the end whether they changed.
+        for op in &request.operations {
+            let Some(ext) = op.path.as_ref().and_then(|p| engine.whole_extension(p)) else {
+                continue;
+            };
+            if !engine
+                .originals
+                .iter()
+                .any(|(e, n, _)| e.is_none() && *n == ext.id)
+            {
+                engine
+                    .originals
+                    .push((None, ext.id.clone(), doc.get(&ext.id).cloned()));
+            }
+        }
         for (i, op) in request.operations.iter().enumerate() {
             engine
                 .apply(&mut doc, op)
@@ -521,11 +537,66 @@ impl<'v, 'r> Engine<'v, 'r> {
         path: &PatchPath,
         value: Option<Value>,
     ) -> Result<(), ScimError> {
+        if let Some(ext) = self.whole_extension(path) {
+            return self.apply_extension(doc, op, ext, value);
+        }
         let Some(target) = self.target(path)? else {
             // An attribute no schema defines, ignored like unknown attributes of a POST.
             return Ok(());
         };
         self.tracked(doc, &target, op, value)
+    }
+
+    /// The extension schema a path names as a whole (`urn:…:enterprise:2.0:User`), which
+    /// the path grammar reads as an attribute `User` of a schema `urn:…:enterprise:2.0`.
+    fn whole_extension(&self, path: &PatchPath) -> Option<&'r Schema> {
+        if path.filter.is_some() || path.attr.sub_attr.is_some() {
+            return None;
+        }
+        let urn = path.attr.urn.as_deref()?;
+        self.view.extension(&format!("{urn}:{}", path.attr.name))
+    }
+
+    /// An operation on a whole extension: `remove` drops its object, `replace` sets it to
+    /// the value, `add` adds the value's attributes.
+    fn apply_extension(
+        &mut self,
+        doc: &mut Map<String, Value>,
+        op: OpKind,
+        ext: &Schema,
+        value: Option<Value>,
+    ) -> Result<(), ScimError> {
+        if op != OpKind::Add {
+            // Its state before the request was noted when the request began.
+            doc.remove(&ext.id);
+        }
+        match (op, value) {
+            (OpKind::Remove, _) | (_, None | Some(Value::Null)) => Ok(()),
+            (_, Some(Value::Object(attrs))) => self.apply_extension_fields(doc, op, ext, &attrs),
+            (_, Some(_)) => Err(invalid_value(format!("{} must be an object", ext.id))),
+        }
+    }
+
+    /// Each attribute of an extension's object, applied as if given as a path.
+    fn apply_extension_fields(
+        &mut self,
+        doc: &mut Map<String, Value>,
+        op: OpKind,
+        ext: &Schema,
+        attrs: &Map<String, Value>,
+    ) -> Result<(), ScimError> {
+        for (name, value) in attrs {
+            if value.is_null() {
+                continue;
+            }
+            let path = PatchPath {
+                attr: AttrPath::new(name.clone()).with_urn(ext.id.clone()),
+                filter: None,
+                sub_attr: None,
+            };
+            self.apply_path(doc, op, &path, Some(value.clone()))?;
+        }
+        Ok(())
     }
 
     /// Runs one operation on a resolved target, noting what it may change: lists tracked
@@ -653,17 +724,7 @@ impl<'v, 'r> Engine<'v, 'r> {
                 let Some(attrs) = v.as_object() else {
                     return Err(invalid_value(format!("{key} must be an object")));
                 };
-                for (name, value) in attrs {
-                    if value.is_null() {
-                        continue;
-                    }
-                    let path = PatchPath {
-                        attr: AttrPath::new(name.clone()).with_urn(ext.id.clone()),
-                        filter: None,
-                        sub_attr: None,
-                    };
-                    self.apply_path(doc, op, &path, Some(value.clone()))?;
-                }
+                self.apply_extension_fields(doc, op, ext, attrs)?;
                 continue;
             }
             let attr = match key.parse::<AttrPath>() {
@@ -1061,7 +1122,12 @@ impl<'v, 'r> Engine<'v, 'r> {
         }
         self.flush(doc, attr);
         let Some(container) = self.container(doc, target.ext, false) else {
-            return self.missing(attr);
+            // No extension object: the attribute is absent, as below.
+            return if target.filter.is_some() {
+                self.missing(attr)
+            } else {
+                Ok(())
+            };
         };
         let Some(slot) = container.get_mut(&attr.name) else {
             return if target.filter.is_some() {

@@ -239,6 +239,7 @@ fn op_strategy() -> impl Strategy<Value = Value> {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
         "shoeSize",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
     ]);
     let value = prop_oneof![
         Just(json!("text")),

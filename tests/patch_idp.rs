@@ -393,3 +393,31 @@ fn a_new_primary_clears_the_others() {
     assert_eq!(out["emails"][0]["primary"], false);
     assert_eq!(out["emails"][1]["primary"], true);
 }
+
+/// Found by the scim2-tester compliance suite: a path naming a whole extension.
+#[test]
+fn a_whole_extension_as_the_path() {
+    let ext = json!({"employeeNumber": "701984", "department": "Tours"});
+    for compat in [Compat::strict(), Compat::lenient()] {
+        let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": ENTERPRISE, "value": ext.clone()}]});
+        let added = apply("User", &user(), add, &compat).unwrap();
+        assert!(added.changed);
+        let expected = edit(user(), |u| {
+            u["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
+            u[ENTERPRISE] = ext.clone();
+        });
+        assert_eq!(added.resource, expected);
+        let replace = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": ENTERPRISE, "value": {"costCenter": "4130"}}]});
+        let replaced = apply("User", &expected, replace, &compat).unwrap().resource;
+        assert_eq!(replaced[ENTERPRISE], json!({"costCenter": "4130"}));
+        let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": ENTERPRISE}]});
+        let removed = apply("User", &expected, remove.clone(), &compat).unwrap();
+        assert_eq!(removed.resource, user());
+        // Removing what is not there changes nothing.
+        let again = apply("User", &user(), remove, &compat).unwrap();
+        assert!(!again.changed);
+    }
+}
