@@ -476,3 +476,74 @@ async fn bad_and_hostile_requests_get_scim_errors() {
         (409, json!("uniqueness"))
     );
 }
+
+#[tokio::test]
+async fn root_search_spans_every_resource_type() {
+    let svc = service();
+    for name in ["alice", "bob"] {
+        call(
+            &svc,
+            "POST",
+            "/scim/v2/Users",
+            Some(json!({"userName": name, "displayName": format!("Team {name}")})),
+            &[],
+        )
+        .await;
+    }
+    call(
+        &svc,
+        "POST",
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Team Rocket"})),
+        &[],
+    )
+    .await;
+    let search = |body: Value| {
+        let svc = svc.clone();
+        async move { call(&svc, "POST", "/scim/v2/.search", Some(body), &[]).await }
+    };
+    let (status, body, _) = search(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "displayName sw \"team\"", "attributes": ["displayName"]
+    }))
+    .await;
+    assert_eq!(
+        (status, body["totalResults"].clone()),
+        (StatusCode::OK, json!(3)),
+        "{body}"
+    );
+    let shown: Vec<&str> = body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["Team alice", "Team bob", "Team Rocket"]);
+    assert!(body["Resources"][0].get("userName").is_none(), "projected");
+    // A page that straddles the two types.
+    let (_, body, _) = search(json!({"startIndex": 2, "count": 2})).await;
+    assert_eq!(body["totalResults"], 3);
+    let ids: Vec<&Value> = body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["schemas"][0])
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            &json!("urn:ietf:params:scim:schemas:core:2.0:User"),
+            &json!("urn:ietf:params:scim:schemas:core:2.0:Group")
+        ]
+    );
+    // Cursors are per type; a bad filter is still a bad filter.
+    let (status, _, _) = search(json!({"cursor": ""})).await;
+    assert_eq!(status, 400);
+    let (status, body, _) = search(json!({"filter": "displayName eqq \"x\""})).await;
+    assert_eq!(
+        (status.as_u16(), body["scimType"].clone()),
+        (400, json!("invalidFilter"))
+    );
+    let (status, _, _) = call(&svc, "GET", "/scim/v2/.search", None, &[]).await;
+    assert_eq!(status, 405);
+}

@@ -411,6 +411,10 @@ impl ScimService {
             }
             ["Schemas", rest @ ..] if method == Method::GET => self.schemas(&base, rest),
             ["ResourceTypes", ..] | ["Schemas", ..] => Err(method_not_allowed("GET")),
+            [".search"] => match method {
+                Method::POST => self.search_all(&tenant, &body).await,
+                _ => Err(method_not_allowed("POST")),
+            },
             ["Me", ..] => Err(ScimError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 None,
@@ -699,11 +703,9 @@ impl ScimService {
         Ok(response)
     }
 
-    async fn list(
-        &self,
-        ctx: &Ctx<'_, '_>,
-        params: ListParams,
-    ) -> Result<Response<Bytes>, ScimError> {
+    /// The parts of a list request every resource type shares: the query without its
+    /// matcher (compiled per type), and the projection.
+    fn list_spec(&self, params: ListParams) -> Result<(Query, Projection), ScimError> {
         let limits = &self.inner.limits;
         let filter = match params
             .filter
@@ -712,10 +714,6 @@ impl ScimService {
             .filter(|f| !f.is_empty())
         {
             Some(text) => Some(Filter::parse_with(text, &limits.filter)?),
-            None => None,
-        };
-        let matcher = match &filter {
-            Some(f) => Some(Matcher::new(f, ctx.view)?),
             None => None,
         };
         let sort_by = match params
@@ -754,26 +752,83 @@ impl ScimService {
             },
             None => Paging::Index { start_index, count },
         };
-        let cursor_paging = matches!(paging, Paging::Cursor { .. });
+        let projection =
+            Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
         let query = Query {
             filter,
-            matcher,
+            matcher: None,
             sort_by,
             sort_order,
             paging,
         };
+        Ok((query, projection))
+    }
+
+    async fn list(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        params: ListParams,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let (mut query, projection) = self.list_spec(params)?;
+        if let Some(filter) = &query.filter {
+            query.matcher = Some(Matcher::new(filter, ctx.view)?);
+        }
         let page = self.inner.store.query(&ctx.scope, &query).await?;
-        let projection =
-            Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
         let resources: Vec<Value> = page
             .resources
             .into_iter()
             .map(|r| ctx.view.project(r, &projection))
             .collect();
-        let start = (!cursor_paging).then_some(start_index);
+        let start = match query.paging {
+            Paging::Index { start_index, .. } => Some(start_index),
+            Paging::Cursor { .. } => None,
+        };
         Ok(json_response(
             StatusCode::OK,
             &list_body(page.total_results, start, resources, page.next_cursor),
+        ))
+    }
+
+    /// `POST /.search` at the root: every resource type, in registry order, one index-paged
+    /// list (RFC 7644 §3.4.3). Sorting applies within each type.
+    async fn search_all(&self, tenant: &str, body: &Bytes) -> Result<Response<Bytes>, ScimError> {
+        let (query, projection) = self.list_spec(ListParams::from_search(&parse_json(body)?)?)?;
+        let Paging::Index { start_index, count } = query.paging else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                "cursor paging is per resource type; search /{type}/.search instead",
+            ));
+        };
+        // Enough of each type to fill the page wherever it falls.
+        let needed = start_index - 1 + count;
+        let mut total = 0;
+        let mut resources = Vec::new();
+        for view in self.inner.registry.resource_types() {
+            let mut typed = query.clone();
+            typed.paging = Paging::Index {
+                start_index: 1,
+                count: needed.saturating_sub(resources.len()),
+            };
+            if let Some(filter) = &typed.filter {
+                typed.matcher = Some(Matcher::new(filter, &view)?);
+            }
+            let scope = Scope::new(tenant, &view.resource_type().name);
+            let page = self.inner.store.query(&scope, &typed).await?;
+            total += page.total_results;
+            resources.extend(
+                page.resources
+                    .into_iter()
+                    .map(|r| view.project(r, &projection)),
+            );
+        }
+        let page: Vec<Value> = resources
+            .into_iter()
+            .skip(start_index - 1)
+            .take(count)
+            .collect();
+        Ok(json_response(
+            StatusCode::OK,
+            &list_body(total, Some(start_index), page, None),
         ))
     }
 }
