@@ -410,7 +410,7 @@ impl<'r> ResourceTypeView<'r> {
         for (ext, required) in self.extensions() {
             match doc.get(&ext.id) {
                 Some(Value::Object(o)) if !o.is_empty() => {
-                    if let Some(missing) = missing_required(ext, o) {
+                    if let Some(missing) = ext.missing_required(o) {
                         return Err(mutability(format!("{}:{missing} is required", ext.id)));
                     }
                     schemas.push(Value::String(ext.id.clone()));
@@ -423,20 +423,12 @@ impl<'r> ResourceTypeView<'r> {
                 }
             }
         }
-        if let Some(missing) = missing_required(self.core_schema(), doc) {
+        if let Some(missing) = self.core_schema().missing_required(doc) {
             return Err(mutability(format!("{missing} is required")));
         }
         doc.insert("schemas".into(), Value::Array(schemas));
         Ok(())
     }
-}
-
-fn missing_required<'s>(schema: &'s Schema, obj: &Map<String, Value>) -> Option<&'s str> {
-    schema
-        .attributes
-        .iter()
-        .find(|a| a.required && a.mutability != Mutability::ReadOnly && !obj.contains_key(&a.name))
-        .map(|a| a.name.as_str())
 }
 
 /// The attribute types of a complex attribute's sub-attributes, for filters on elements.

@@ -315,6 +315,20 @@ impl Schema {
         find(&self.attributes, name)
     }
 
+    /// The first required attribute a client must give that `attrs` (canonical names)
+    /// lacks.
+    pub(crate) fn missing_required(
+        &self,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| {
+                a.required && a.mutability != Mutability::ReadOnly && !attrs.contains_key(&a.name)
+            })
+            .map(|a| a.name.as_str())
+    }
+
     /// The RFC 7643 §7 representation, with `schemas` and, given the service's base URL,
     /// `meta`.
     pub fn to_json(&self, base_url: Option<&str>) -> serde_json::Value {

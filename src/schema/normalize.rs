@@ -266,18 +266,7 @@ impl<'r> ResourceTypeView<'r> {
         core: &Map<String, Value>,
         extensions: &[(&Schema, Map<String, Value>)],
     ) -> Result<(), ScimError> {
-        let missing = |schema: &Schema, attrs: &Map<String, Value>| {
-            schema
-                .attributes
-                .iter()
-                .find(|a| {
-                    a.required
-                        && a.mutability != Mutability::ReadOnly
-                        && !attrs.contains_key(&a.name)
-                })
-                .map(|a| a.name.clone())
-        };
-        if let Some(name) = missing(self.core_schema(), core) {
+        if let Some(name) = self.core_schema().missing_required(core) {
             return Err(invalid_value(format!("{name} is required")));
         }
         for ((schema, attrs), (_, required)) in extensions.iter().zip(self.extensions()) {
@@ -290,7 +279,7 @@ impl<'r> ResourceTypeView<'r> {
                 }
                 continue;
             }
-            if let Some(name) = missing(schema, attrs) {
+            if let Some(name) = schema.missing_required(attrs) {
                 return Err(invalid_value(format!("{}:{name} is required", schema.id)));
             }
         }

@@ -234,22 +234,28 @@ struct ListParams {
 }
 
 impl ListParams {
+    /// Sets the parameter `key` names, in any case (Entra, Okta and others differ);
+    /// other keys are ignored.
+    fn set(&mut self, key: &str, value: String) {
+        let slot = match key.to_ascii_lowercase().as_str() {
+            "filter" => &mut self.filter,
+            "sortby" => &mut self.sort_by,
+            "sortorder" => &mut self.sort_order,
+            "startindex" => &mut self.start_index,
+            "count" => &mut self.count,
+            "cursor" => &mut self.cursor,
+            "attributes" => &mut self.attributes,
+            "excludedattributes" => &mut self.excluded,
+            _ => return,
+        };
+        *slot = Some(value);
+    }
+
     fn from_query(query: Option<&str>) -> ListParams {
         let mut params = ListParams::default();
         for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
             let value = value.into_owned();
-            // Parameter names in any case (Entra, Okta and others differ).
-            match key.to_ascii_lowercase().as_str() {
-                "filter" => params.filter = Some(value),
-                "sortby" => params.sort_by = Some(value),
-                "sortorder" => params.sort_order = Some(value),
-                "startindex" => params.start_index = Some(value),
-                "count" => params.count = Some(value),
-                "cursor" => params.cursor = Some(value),
-                "attributes" => params.attributes = Some(value),
-                "excludedattributes" => params.excluded = Some(value),
-                _ => {}
-            }
+            params.set(&key, value);
         }
         params
     }
@@ -271,17 +277,7 @@ impl ListParams {
                     .join(","),
                 _ => continue,
             };
-            match key.to_ascii_lowercase().as_str() {
-                "filter" => params.filter = Some(text),
-                "sortby" => params.sort_by = Some(text),
-                "sortorder" => params.sort_order = Some(text),
-                "startindex" => params.start_index = Some(text),
-                "count" => params.count = Some(text),
-                "cursor" => params.cursor = Some(text),
-                "attributes" => params.attributes = Some(text),
-                "excludedattributes" => params.excluded = Some(text),
-                _ => {}
-            }
+            params.set(key, text);
         }
         Ok(params)
     }
