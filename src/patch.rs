@@ -601,11 +601,16 @@ impl<'v, 'r> Engine<'v, 'r> {
         op: OpKind,
         value: Option<Value>,
     ) -> Result<(), ScimError> {
-        let indexed = identified_by_value(target.attr)
-            && target.sub.is_none()
+        let identified = identified_by_value(target.attr) && target.sub.is_none();
+        // The values a removal takes out through the index, when it can.
+        let keys = match op {
+            OpKind::Remove if identified => self.removal_keys(target, value.as_ref())?,
+            _ => None,
+        };
+        let indexed = identified
             && match op {
                 OpKind::Add => target.filter.is_none(),
-                OpKind::Remove => self.removal_keys(target, value.as_ref())?.is_some(),
+                OpKind::Remove => keys.is_some(),
                 OpKind::Replace => false,
             };
         let seen = self
@@ -621,9 +626,9 @@ impl<'v, 'r> Engine<'v, 'r> {
             ));
         }
         match (op, value) {
-            (OpKind::Remove, value) => self.remove(doc, target, value),
+            (OpKind::Remove, value) => self.remove(doc, target, value, keys),
             // Replacing with null unassigns the attribute.
-            (OpKind::Replace, Some(Value::Null)) => self.remove(doc, target, None),
+            (OpKind::Replace, Some(Value::Null)) => self.remove(doc, target, None, None),
             (_, Some(value)) => self.set(doc, target, op, value),
             (_, None) => Err(syntax("add and replace need a value")),
         }
@@ -1082,12 +1087,14 @@ impl<'v, 'r> Engine<'v, 'r> {
     }
 
     /// `remove` at a path; `value`, for a multi-valued attribute, lists the elements to
-    /// remove (Entra's and JumpCloud's way of removing group members).
+    /// remove (Entra's and JumpCloud's way of removing group members). `keys` are the
+    /// values to take out through the index, when the caller found the removal can.
     fn remove(
         &mut self,
         doc: &mut Map<String, Value>,
         target: &Target<'_>,
         value: Option<Value>,
+        keys: Option<Vec<String>>,
     ) -> Result<(), ScimError> {
         let attr = target.attr;
         if attr.mutability == Mutability::ReadOnly {
@@ -1107,10 +1114,8 @@ impl<'v, 'r> Engine<'v, 'r> {
                 )));
             }
         }
-        if identified_by_value(attr) && target.sub.is_none() {
-            if let Some(keys) = self.removal_keys(target, value.as_ref())? {
-                return self.remove_identified(doc, target, keys);
-            }
+        if let Some(keys) = keys {
+            return self.remove_identified(doc, target, keys);
         }
         self.flush(doc, attr);
         let Some(container) = self.container(doc, target.ext, false) else {
