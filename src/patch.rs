@@ -1351,3 +1351,165 @@ fn prune(container: &mut Map<String, Value>, name: &str) {
         container.remove(name);
     }
 }
+
+/// Changes to a multi-valued attribute whose elements are identified by their `value` — a
+/// group's `members` — that a store can apply without reading or rewriting the whole
+/// resource (a `members` table, say, for groups of 100,000 members).
+///
+/// [`ResourceTypeView::member_changes`] finds them in a PATCH request; [`apply`] is their
+/// meaning, the same as the PATCH engine's, for stores that keep documents.
+///
+/// [`apply`]: MemberChanges::apply
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberChanges {
+    /// The attribute's name, as the schema spells it (`members`).
+    pub attribute: String,
+    /// The changes, in order.
+    pub ops: Vec<MemberOp>,
+}
+
+/// One step of [`MemberChanges`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    /// Add these elements (normalised objects with a `value`); values already present are
+    /// left as they are.
+    Add(Vec<Value>),
+    /// Remove the elements with these values; absent values are not an error.
+    Remove(Vec<String>),
+}
+
+impl MemberChanges {
+    /// Applies the changes to a resource; returns whether it changed. An emptied list is
+    /// removed, as the PATCH engine does.
+    ///
+    /// ```
+    /// use scimkit::patch::{MemberChanges, MemberOp};
+    /// use serde_json::json;
+    ///
+    /// let mut group = json!({"displayName": "Ops", "members": [{"value": "a"}]});
+    /// let changes = MemberChanges {
+    ///     attribute: "members".into(),
+    ///     ops: vec![
+    ///         MemberOp::Add(vec![json!({"value": "b"}), json!({"value": "a"})]),
+    ///         MemberOp::Remove(vec!["a".into(), "zz".into()]),
+    ///     ],
+    /// };
+    /// assert!(changes.apply(&mut group));
+    /// assert_eq!(group["members"], json!([{"value": "b"}]));
+    /// ```
+    pub fn apply(&self, resource: &mut Value) -> bool {
+        let Some(doc) = resource.as_object_mut() else {
+            return false;
+        };
+        let slot = doc
+            .entry(self.attribute.clone())
+            .or_insert_with(|| Value::Array(Vec::new()));
+        let Some(list) = slot.as_array_mut() else {
+            return false;
+        };
+        let mut present: HashSet<String> = list
+            .iter()
+            .filter_map(value_key)
+            .map(str::to_owned)
+            .collect();
+        let mut added: HashSet<String> = HashSet::new();
+        let mut lost_original = false;
+        for op in &self.ops {
+            match op {
+                MemberOp::Add(items) => {
+                    for item in items {
+                        let Some(key) = value_key(item) else { continue };
+                        if present.insert(key.to_owned()) {
+                            added.insert(key.to_owned());
+                            list.push(item.clone());
+                        }
+                    }
+                }
+                MemberOp::Remove(keys) => {
+                    let gone: HashSet<&str> = keys
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|k| present.remove(*k))
+                        .collect();
+                    if gone.is_empty() {
+                        continue;
+                    }
+                    for key in &gone {
+                        if !added.remove(*key) {
+                            lost_original = true;
+                        }
+                    }
+                    list.retain(|i| value_key(i).is_none_or(|k| !gone.contains(k)));
+                }
+            }
+        }
+        prune(doc, &self.attribute);
+        lost_original || !added.is_empty()
+    }
+}
+
+impl ResourceTypeView<'_> {
+    /// The request as [`MemberChanges`], when every operation adds elements to, or removes
+    /// elements by value from, one core attribute identified by `value` (Entra ID's, Okta's
+    /// and JumpCloud's group membership PATCHes). `None` for anything else, including
+    /// requests this would answer differently from [`patch`](Self::patch): a store that
+    /// cannot take the changes, or a request that is not of this shape, goes through the
+    /// whole-resource PATCH, which also reports any error.
+    pub fn member_changes(&self, request: &PatchRequest, compat: &Compat) -> Option<MemberChanges> {
+        let mut engine = Engine {
+            view: self,
+            compat,
+            changed: false,
+            originals: Vec::new(),
+            write_only: Vec::new(),
+            indexes: HashMap::new(),
+        };
+        let mut attribute: Option<&Attribute> = None;
+        let mut ops = Vec::with_capacity(request.operations.len());
+        for op in &request.operations {
+            let path = op.path.as_ref()?;
+            if engine.whole_extension(path).is_some() {
+                return None;
+            }
+            let target = engine.target(path).ok()??;
+            let attr = target.attr;
+            if target.ext.is_some()
+                || target.sub.is_some()
+                || target.filter_sub.is_some()
+                || !identified_by_value(attr)
+                || attr.required
+                || attr.mutability == Mutability::ReadOnly
+                || attribute.is_some_and(|a| !std::ptr::eq(a, attr))
+            {
+                return None;
+            }
+            attribute = Some(attr);
+            match op.op {
+                OpKind::Add if target.filter.is_none() => {
+                    let value = op.value.clone()?;
+                    let Ok(Some(Value::Array(items))) =
+                        engine.normalized(attr, &target, None, value, false)
+                    else {
+                        return None;
+                    };
+                    if items.iter().any(|i| value_key(i).is_none()) {
+                        return None;
+                    }
+                    ops.push(MemberOp::Add(items));
+                }
+                OpKind::Remove => {
+                    if target.filter.is_some() && !compat.patch_remove_missing_is_noop {
+                        return None;
+                    }
+                    let keys = engine.removal_keys(&target, op.value.as_ref()).ok()??;
+                    ops.push(MemberOp::Remove(keys));
+                }
+                _ => return None,
+            }
+        }
+        Some(MemberChanges {
+            attribute: attribute?.name.clone(),
+            ops,
+        })
+    }
+}

@@ -1,49 +1,13 @@
 //! The service driven directly with `http` requests: Microsoft Entra ID's request sequence,
 //! discovery, ETags, paging, and bad or hostile requests answered with SCIM errors.
 
+mod common;
+
 use bytes::Bytes;
-use chrono::{TimeZone, Utc};
-use http::{Request, Response, StatusCode};
-use scimkit::service::{BearerToken, ScimService, ServiceLimits};
-use scimkit::store::MemoryStore;
+use common::{call, data, service, TOKEN};
+use http::{Request, StatusCode};
+use scimkit::service::ServiceLimits;
 use serde_json::{json, Value};
-
-const TOKEN: &str = "test-token-3f9c";
-
-fn service() -> ScimService {
-    ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(TOKEN, "acme"))
-        .base_url("https://app.example.com/scim/v2")
-        .clock(|| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap())
-        .build()
-}
-
-async fn call(
-    service: &ScimService,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> (StatusCode, Value, Response<Bytes>) {
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .header("Content-Type", "application/scim+json; charset=utf-8");
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-    let response = service.handle(builder.body(body).unwrap()).await;
-    let status = response.status();
-    let json = if response.body().is_empty() {
-        Value::Null
-    } else {
-        assert_eq!(response.headers()["content-type"], "application/scim+json");
-        serde_json::from_slice(response.body()).unwrap()
-    };
-    (status, json, response)
-}
 
 #[tokio::test]
 async fn entra_provisions_updates_and_deprovisions_a_user() {
@@ -61,14 +25,7 @@ async fn entra_provisions_updates_and_deprovisions_a_user() {
         })
     );
     // 2. Creates it.
-    let create: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/idp/entra-create-user.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let create: Value = data("idp/entra-create-user.json");
     let (status, created, response) = call(&svc, "POST", "/scim/v2/Users", Some(create), &[]).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -184,14 +141,7 @@ async fn groups_members_and_entras_membership_check() {
     )
     .await;
     let uid = user["id"].as_str().unwrap();
-    let group: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/idp/entra-create-group.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let group: Value = data("idp/entra-create-group.json");
     let (status, created, _) = call(&svc, "POST", "/scim/v2/Groups", Some(group), &[]).await;
     assert_eq!(status, 201, "{created}");
     let gid = created["id"].as_str().unwrap();
@@ -437,8 +387,7 @@ async fn bad_and_hostile_requests_get_scim_errors() {
         (status.as_u16(), json["scimType"].clone()),
         (400, json!("invalidFilter"))
     );
-    let small = ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(TOKEN, "acme"))
+    let small = common::builder()
         .limits({
             let mut l = ServiceLimits::default();
             l.max_body_bytes = 64;

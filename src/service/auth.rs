@@ -11,6 +11,14 @@ pub trait Authenticator: Send + Sync {
     async fn authenticate(&self, request: &http::request::Parts) -> Option<String>;
 }
 
+/// Tells which user the caller is, for `/Me` (RFC 7644 §3.11).
+#[async_trait]
+pub trait MeResolver: Send + Sync {
+    /// The id of the `User` the request's subject is in `tenant`, or `None` when it is
+    /// not one (answered `404`).
+    async fn user_id(&self, tenant: &str, request: &http::request::Parts) -> Option<String>;
+}
+
 /// One bearer token for one tenant, kept only as its SHA-256 digest and compared in
 /// constant time.
 ///

@@ -42,8 +42,10 @@ use crate::schema::{
 use crate::store::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
 
 mod auth;
+mod events;
 
-pub use auth::{Authenticator, BearerToken};
+pub use auth::{Authenticator, BearerToken, MeResolver};
+pub use events::{Action, Event, EventSink};
 
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -87,6 +89,21 @@ struct Inner {
     compat: Compat,
     limits: ServiceLimits,
     clock: Clock,
+    events: Arc<dyn EventSink>,
+    me: Option<Arc<dyn MeResolver>>,
+    patch_response: PatchResponse,
+    delete_deactivates: bool,
+}
+
+/// What a successful PATCH answers (RFC 7644 §3.5.2 allows either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PatchResponse {
+    /// `200 OK` with the resource, subject to `attributes` (the default).
+    #[default]
+    Resource,
+    /// `204 No Content` with the new `ETag`; the store need not be read again.
+    NoContent,
 }
 
 /// The SCIM service. Cheap to clone; share one across the server's tasks.
@@ -155,6 +172,32 @@ impl ServiceBuilder {
         clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
     ) -> ServiceBuilder {
         self.inner.clock = Arc::new(clock);
+        self
+    }
+
+    /// Where events go after each write (see [`EventSink`]). Default: nowhere.
+    pub fn events(mut self, sink: impl EventSink + 'static) -> ServiceBuilder {
+        self.inner.events = Arc::new(sink);
+        self
+    }
+
+    /// Serves `/Me` for the user `resolver` names. Without one, `/Me` answers `501`.
+    pub fn me(mut self, resolver: impl MeResolver + 'static) -> ServiceBuilder {
+        self.inner.me = Some(Arc::new(resolver));
+        self
+    }
+
+    /// What a successful PATCH answers. Default [`PatchResponse::Resource`].
+    pub fn patch_response(mut self, response: PatchResponse) -> ServiceBuilder {
+        self.inner.patch_response = response;
+        self
+    }
+
+    /// Whether `DELETE` of a resource with an `active` attribute (a `User`) sets it to
+    /// `false` instead of removing the resource, so that it stays readable and can be
+    /// reactivated. Default `false`: `DELETE` removes.
+    pub fn delete_deactivates(mut self, deactivate: bool) -> ServiceBuilder {
+        self.inner.delete_deactivates = deactivate;
         self
     }
 
@@ -305,6 +348,10 @@ impl ScimService {
                 compat: Compat::lenient(),
                 limits: ServiceLimits::default(),
                 clock: Arc::new(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
+                events: Arc::new(events::Discard),
+                me: None,
+                patch_response: PatchResponse::default(),
+                delete_deactivates: false,
             },
         }
     }
@@ -411,11 +458,31 @@ impl ScimService {
                 Method::POST => self.search_all(&tenant, &body).await,
                 _ => Err(method_not_allowed("POST")),
             },
-            ["Me", ..] => Err(ScimError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                None,
-                "/Me is not supported",
-            )),
+            ["Me", rest @ ..] => {
+                let Some(resolver) = &self.inner.me else {
+                    return Err(ScimError::new(
+                        StatusCode::NOT_IMPLEMENTED,
+                        None,
+                        "/Me is not supported",
+                    ));
+                };
+                if !rest.is_empty() {
+                    return Err(not_found("no such endpoint"));
+                }
+                let Some(view) = self.inner.registry.resource_type("User") else {
+                    return Err(not_found("this service has no User resource type"));
+                };
+                let Some(id) = resolver.user_id(&tenant, &parts).await else {
+                    return Err(not_found("the caller is not a provisioned user"));
+                };
+                let ctx = Ctx {
+                    view: &view,
+                    scope: Scope::new(&tenant, &view.resource_type().name),
+                    base: &base,
+                    parts: &parts,
+                };
+                self.item(&ctx, &id, &method, &body).await
+            }
             ["Bulk"] => Err(ScimError::new(
                 StatusCode::NOT_IMPLEMENTED,
                 None,
@@ -444,16 +511,59 @@ impl ScimService {
                         self.list(&ctx, params).await
                     }
                     ([".search"], _) => Err(method_not_allowed("POST")),
-                    ([id], &Method::GET) => self.get(&ctx, id).await,
-                    ([id], &Method::PUT) => self.replace(&ctx, id, &body).await,
-                    ([id], &Method::PATCH) => self.patch(&ctx, id, &body).await,
-                    ([id], &Method::DELETE) => self.delete(&ctx, id).await,
-                    ([_], _) => Err(method_not_allowed("GET, PUT, PATCH, DELETE")),
+                    ([id], method) => self.item(&ctx, id, method, &body).await,
                     _ => Err(not_found("no such endpoint")),
                 }
             }
             [] => Err(not_found("no SCIM endpoint here")),
         }
+    }
+
+    /// A request for one resource.
+    async fn item(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        method: &Method,
+        body: &Bytes,
+    ) -> Result<Response<Bytes>, ScimError> {
+        match *method {
+            Method::GET => self.get(ctx, id).await,
+            Method::PUT => self.replace(ctx, id, body).await,
+            Method::PATCH => self.patch(ctx, id, body).await,
+            Method::DELETE => self.delete(ctx, id).await,
+            _ => Err(method_not_allowed("GET, PUT, PATCH, DELETE")),
+        }
+    }
+
+    /// Reports a write: the resource as written, or its version alone when the service
+    /// did not read it back.
+    async fn event(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        action: Action,
+        version: Option<&str>,
+        resource: Option<&Value>,
+    ) {
+        let display = resource.and_then(|r| {
+            ["userName", "displayName"]
+                .iter()
+                .find_map(|k| r.get(*k).and_then(Value::as_str))
+                .map(str::to_owned)
+        });
+        let event = Event {
+            tenant: ctx.scope.tenant.to_owned(),
+            resource_type: ctx.scope.resource_type.to_owned(),
+            id: id.to_owned(),
+            action,
+            version: version
+                .or_else(|| resource.and_then(version_of))
+                .map(str::to_owned),
+            display,
+            at: (self.inner.clock)(),
+        };
+        self.inner.events.record(event).await;
     }
 
     fn resource_types(&self, base: &str, rest: &[&str]) -> Result<Response<Bytes>, ScimError> {
@@ -563,6 +673,8 @@ impl ScimService {
             .store
             .create(&ctx.scope, resource, &normalized.unique)
             .await?;
+        self.event(ctx, &id, Action::Created, None, Some(&stored))
+            .await;
         self.resource_response(ctx, StatusCode::CREATED, stored)
     }
 
@@ -614,7 +726,7 @@ impl ScimService {
     ) -> Result<Response<Bytes>, ScimError> {
         let input = parse_json(body)?;
         let compat = &self.inner.compat;
-        self.read_modify_write(ctx, id, |current| {
+        self.read_modify_write(ctx, id, Action::Replaced, |current| {
             let normalized = ctx
                 .view
                 .normalize(input.clone(), Write::Replace(&current), compat)?;
@@ -631,7 +743,10 @@ impl ScimService {
     ) -> Result<Response<Bytes>, ScimError> {
         let compat = &self.inner.compat;
         let request = PatchRequest::from_json(parse_json(body)?, compat)?;
-        self.read_modify_write(ctx, id, |current| {
+        if let Some(response) = self.patch_members(ctx, id, &request).await? {
+            return Ok(response);
+        }
+        self.read_modify_write(ctx, id, Action::Patched, |current| {
             let patched = ctx.view.patch_owned(current, &request, compat)?;
             if !patched.changed {
                 // Nothing to write: the version stays.
@@ -643,6 +758,45 @@ impl ScimService {
         .await
     }
 
+    /// A PATCH of a group's members, pushed down to the store when it takes such changes:
+    /// `None` when the request is not of that shape or the store declines.
+    async fn patch_members(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+        request: &PatchRequest,
+    ) -> Result<Option<Response<Bytes>>, ScimError> {
+        // A client's `If-Match` goes through the read-modify-write, which compares it the
+        // way HTTP does (weakly, `*`, lists).
+        if etags(ctx.parts, header::IF_MATCH).is_some() {
+            return Ok(None);
+        }
+        let Some(changes) = ctx.view.member_changes(request, &self.inner.compat) else {
+            return Ok(None);
+        };
+        let now = (self.inner.clock)().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let Some(version) = self
+            .inner
+            .store
+            .change_members(&ctx.scope, id, &changes, &now, None)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let resource = match self.inner.patch_response {
+            PatchResponse::NoContent => None,
+            PatchResponse::Resource => Some(self.inner.store.get(&ctx.scope, id).await?),
+        };
+        self.event(ctx, id, Action::Patched, Some(&version), resource.as_ref())
+            .await;
+        match resource {
+            Some(resource) => self
+                .resource_response(ctx, StatusCode::OK, resource)
+                .map(Some),
+            None => Ok(Some(no_content(Some(&version)))),
+        }
+    }
+
     /// Reads the resource, lets `modify` make the new one, and writes it if it changed, on
     /// condition that the version is still the one read. A concurrent write in between is
     /// retried, unless the client named the version it expects (then it gets 412).
@@ -650,6 +804,7 @@ impl ScimService {
         &self,
         ctx: &Ctx<'_, '_>,
         id: &str,
+        action: Action,
         mut modify: impl FnMut(Value) -> Result<Modified, ScimError>,
     ) -> Result<Response<Bytes>, ScimError> {
         for _ in 0..3 {
@@ -657,9 +812,7 @@ impl ScimService {
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();
             let (mut resource, unique) = match modify(current)? {
-                Modified::Unchanged(resource) => {
-                    return self.resource_response(ctx, StatusCode::OK, resource)
-                }
+                Modified::Unchanged(resource) => return self.written(ctx, action, resource),
                 Modified::Changed(resource, unique) => (resource, unique),
             };
             self.stamp(ctx, &mut resource, id, created);
@@ -669,7 +822,10 @@ impl ScimService {
                 .replace(&ctx.scope, id, resource, &unique, expected.as_deref())
                 .await
             {
-                Ok(stored) => return self.resource_response(ctx, StatusCode::OK, stored),
+                Ok(stored) => {
+                    self.event(ctx, id, action, None, Some(&stored)).await;
+                    return self.written(ctx, action, stored);
+                }
                 Err(StoreError::PreconditionFailed { .. })
                     if etags(ctx.parts, header::IF_MATCH).is_none() => {}
                 Err(e) => return Err(e.into()),
@@ -682,7 +838,37 @@ impl ScimService {
         ))
     }
 
+    /// The answer to a successful PUT or PATCH.
+    fn written(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        action: Action,
+        resource: Value,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let no_content_patch =
+            action == Action::Patched && self.inner.patch_response == PatchResponse::NoContent;
+        if no_content_patch || action == Action::Deactivated {
+            return Ok(no_content(version_of(&resource)));
+        }
+        self.resource_response(ctx, StatusCode::OK, resource)
+    }
+
     async fn delete(&self, ctx: &Ctx<'_, '_>, id: &str) -> Result<Response<Bytes>, ScimError> {
+        if self.inner.delete_deactivates {
+            if let Some(active) = ctx.view.resolve(None, "active", None) {
+                let name = active.attribute.name.clone();
+                return self
+                    .read_modify_write(ctx, id, Action::Deactivated, |mut current| {
+                        if current.get(&name) == Some(&Value::Bool(false)) {
+                            return Ok(Modified::Unchanged(current));
+                        }
+                        current[&name] = Value::Bool(false);
+                        let unique = ctx.view.unique_values(&current);
+                        Ok(Modified::Changed(current, unique))
+                    })
+                    .await;
+            }
+        }
         let expected = match etags(ctx.parts, header::IF_MATCH) {
             Some(_) => {
                 let current = self.inner.store.get(&ctx.scope, id).await?;
@@ -694,9 +880,8 @@ impl ScimService {
             .store
             .delete(&ctx.scope, id, expected.as_deref())
             .await?;
-        let mut response = Response::new(Bytes::new());
-        *response.status_mut() = StatusCode::NO_CONTENT;
-        Ok(response)
+        self.event(ctx, id, Action::Deleted, None, None).await;
+        Ok(no_content(None))
     }
 
     /// The parts of a list request every resource type shares: the query without its
@@ -863,6 +1048,16 @@ struct Ctx<'a, 'r> {
     scope: Scope<'a>,
     base: &'a str,
     parts: &'a http::request::Parts,
+}
+
+/// `204 No Content`, with the resource's `ETag` when it still exists.
+fn no_content(version: Option<&str>) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(tag) = version.and_then(|v| HeaderValue::from_str(v).ok()) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
 }
 
 fn parse_json(body: &Bytes) -> Result<Value, ScimError> {

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
 use crate::eval::{Matcher, TypeMap};
 use crate::filter::Filter;
+use crate::patch::{MemberChanges, MemberOp};
 use crate::schema::{UniqueValue, Uniqueness};
 
 fn user_name(value: &str) -> UniqueValue {
@@ -55,6 +56,107 @@ pub async fn run(store: &dyn ResourceStore, tenant_prefix: &str) {
     tenants_are_isolated(store, tenant_prefix).await;
     versions_guard_writes(store, &format!("{tenant_prefix}-versions")).await;
     queries(store, &format!("{tenant_prefix}-query")).await;
+    member_changes(store, &format!("{tenant_prefix}-members")).await;
+}
+
+/// A store that takes member changes applies them as [`MemberChanges::apply`] does: a new
+/// version and `meta.lastModified` when the group changed, neither when not, the version
+/// checked, `NotFound` for an unknown id. A store that declines (`Ok(None)`) passes.
+pub async fn member_changes(store: &dyn ResourceStore, tenant: &str) {
+    let scope = Scope::new(tenant, "Group");
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g1",
+        "displayName": "Ops", "members": [{"value": "a"}, {"value": "b", "display": "B"}],
+        "meta": {"resourceType": "Group", "lastModified": "2026-01-01T00:00:00.000Z"}
+    });
+    let created = store
+        .create(&scope, group.clone(), &[])
+        .await
+        .expect("create succeeds");
+    let v1 = version(&created);
+    let changes = MemberChanges {
+        attribute: "members".into(),
+        ops: vec![
+            MemberOp::Add(vec![
+                json!({"value": "c"}),
+                json!({"value": "a", "display": "A"}),
+            ]),
+            MemberOp::Remove(vec!["b".into(), "zz".into()]),
+        ],
+    };
+    let later = "2026-02-02T00:00:00.000Z";
+    let Some(v2) = store
+        .change_members(&scope, "g1", &changes, later, Some(&v1))
+        .await
+        .expect("member changes succeed")
+    else {
+        return;
+    };
+    assert_ne!(v1, v2, "a change gives a new version");
+    let got = store.get(&scope, "g1").await.expect("the group is there");
+    let mut expected = group;
+    changes.apply(&mut expected);
+    let mut members: Vec<Value> = got["members"].as_array().cloned().unwrap_or_default();
+    members.sort_by(|x, y| x["value"].as_str().cmp(&y["value"].as_str()));
+    assert_eq!(
+        members,
+        expected["members"].as_array().cloned().unwrap_or_default(),
+        "members after the changes"
+    );
+    assert_eq!(version(&got), v2, "the version returned is the stored one");
+    assert_eq!(got["meta"]["lastModified"], later, "lastModified set");
+    let none = MemberChanges {
+        attribute: "members".into(),
+        ops: vec![
+            MemberOp::Add(vec![json!({"value": "a"})]),
+            MemberOp::Remove(vec!["zz".into()]),
+        ],
+    };
+    let same = store
+        .change_members(&scope, "g1", &none, "2026-03-03T00:00:00.000Z", None)
+        .await
+        .expect("no-op changes succeed");
+    assert_eq!(
+        same.as_deref(),
+        Some(v2.as_str()),
+        "no change keeps the version"
+    );
+    assert_eq!(
+        store.get(&scope, "g1").await.expect("still there")["meta"]["lastModified"],
+        later,
+        "no change keeps lastModified"
+    );
+    assert!(
+        matches!(
+            store
+                .change_members(&scope, "g1", &changes, later, Some(&v1))
+                .await,
+            Err(StoreError::PreconditionFailed { .. })
+        ),
+        "a stale version is refused"
+    );
+    assert!(
+        matches!(
+            store
+                .change_members(&scope, "nope", &changes, later, None)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "an unknown group is NotFound"
+    );
+    let empty = MemberChanges {
+        attribute: "members".into(),
+        ops: vec![MemberOp::Remove(vec!["a".into(), "c".into()])],
+    };
+    store
+        .change_members(&scope, "g1", &empty, later, None)
+        .await
+        .expect("removing every member succeeds");
+    let got = store.get(&scope, "g1").await.expect("still there");
+    assert!(
+        got.get("members").is_none(),
+        "an emptied list is absent: {got}"
+    );
 }
 
 /// Created resources come back as stored, with a version; unknown ids are `NotFound`;

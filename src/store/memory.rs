@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::{Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::json::get_ci;
+use crate::patch::MemberChanges;
 use crate::schema::UniqueValue;
 
 /// An in-memory [`ResourceStore`]: fast, indexed, and gone when the process ends.
@@ -428,5 +429,38 @@ impl ResourceStore for MemoryStore {
             total_results,
             next_cursor,
         })
+    }
+
+    async fn change_members(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        changes: &MemberChanges,
+        last_modified: &str,
+        expected_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tables = self.tables.write().expect("no panics while locked");
+        let entry = tables
+            .get_mut(&Self::key(scope))
+            .and_then(|t| t.by_id.get_mut(id))
+            .ok_or(StoreError::NotFound)?;
+        Table::check_version(entry, expected_version)?;
+        let name = changes.attribute.to_ascii_lowercase();
+        if name == "externalid" || entry.unique.iter().any(|(p, _)| p.starts_with(&name)) {
+            // An indexed attribute: the service's read-modify-write keeps the indexes.
+            return Ok(None);
+        }
+        if changes.apply(&mut entry.resource) {
+            entry.version += 1;
+            set_version(&mut entry.resource, entry.version);
+            if let Some(meta) = entry
+                .resource
+                .get_mut("meta")
+                .and_then(Value::as_object_mut)
+            {
+                meta.insert("lastModified".into(), Value::String(last_modified.into()));
+            }
+        }
+        Ok(Some(version_tag(entry.version)))
     }
 }

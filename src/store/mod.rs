@@ -45,6 +45,7 @@ use serde_json::Value;
 use crate::error::{ScimError, ScimType};
 use crate::eval::Matcher;
 use crate::filter::{AttrPath, Filter};
+use crate::patch::MemberChanges;
 use crate::schema::UniqueValue;
 
 pub mod conformance;
@@ -236,6 +237,28 @@ pub trait ResourceStore: Send + Sync {
 
     /// The page of resources matching the query, and how many match in all.
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError>;
+
+    /// Applies member changes to the resource with this id without the service reading
+    /// and rewriting it whole, so that a change to a 100,000-member group costs what the
+    /// change costs. Returns the resource's version afterwards, or `Ok(None)` when the
+    /// store does not take such changes (the default): the service then reads, patches
+    /// and replaces.
+    ///
+    /// The changes mean what [`MemberChanges::apply`] does. When they change the
+    /// resource, the store sets `meta.lastModified` to `last_modified` and gives it a new
+    /// version; when not, both stay. `expected_version` is checked as for
+    /// [`replace`](Self::replace).
+    async fn change_members(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        changes: &MemberChanges,
+        last_modified: &str,
+        expected_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (scope, id, changes, last_modified, expected_version);
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -273,6 +296,18 @@ impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
     }
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
         (**self).query(scope, query).await
+    }
+    async fn change_members(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        changes: &MemberChanges,
+        last_modified: &str,
+        expected_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        (**self)
+            .change_members(scope, id, changes, last_modified, expected_version)
+            .await
     }
 }
 
