@@ -26,7 +26,7 @@ use http::StatusCode;
 /// The schema URN of a SCIM error response (RFC 7644 §3.12).
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-/// The `scimType` detail error keywords of RFC 7644 §3.12 (Table 9).
+/// The `scimType` detail error keywords of RFC 7644 §3.12 (Table 9) and RFC 9865 §2.5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ScimType {
@@ -50,6 +50,12 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because it contains sensitive information (403).
     Sensitive,
+    /// The cursor is not one the server gave out (400, RFC 9865).
+    InvalidCursor,
+    /// The cursor has expired (400, RFC 9865).
+    ExpiredCursor,
+    /// The count is out of range (400, RFC 9865).
+    InvalidCount,
 }
 
 impl ScimType {
@@ -66,6 +72,9 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
+            ScimType::InvalidCount => "invalidCount",
         }
     }
 }

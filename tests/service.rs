@@ -333,7 +333,7 @@ async fn bad_and_hostile_requests_get_scim_errors() {
             "/scim/v2/Users?cursor=bogus",
             None,
             400,
-            Some("invalidValue"),
+            Some("invalidCursor"),
         ),
         (
             "POST",

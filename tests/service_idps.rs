@@ -532,3 +532,109 @@ async fn every_accepted_write_is_reported_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn sorting_follows_case_exactness() {
+    let svc = service();
+    for (name, ext) in [("bob", "b"), ("Alice", "B"), ("carol", "a")] {
+        let body = json!({"userName": name, "externalId": ext});
+        call(&svc, "POST", "/scim/v2/Users", Some(body), &[]).await;
+    }
+    let names = |body: &Value, key: &str| -> Vec<String> {
+        body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // userName is caseExact false: "Alice" sorts before "bob".
+    let (_, body, _) = call(&svc, "GET", "/scim/v2/Users?sortBy=userName", None, &[]).await;
+    assert_eq!(names(&body, "userName"), ["Alice", "bob", "carol"]);
+    // externalId is caseExact: "B" sorts before "a" and "b".
+    let (_, body, _) = call(&svc, "GET", "/scim/v2/Users?sortBy=externalId", None, &[]).await;
+    assert_eq!(names(&body, "externalId"), ["B", "a", "b"]);
+}
+
+#[tokio::test]
+async fn cursors_survive_writes_between_pages() {
+    let svc = service();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (_, u, _) = call(
+            &svc,
+            "POST",
+            "/scim/v2/Users",
+            Some(json!({"userName": format!("u{i}")})),
+            &[],
+        )
+        .await;
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    let names = |body: &Value| -> Vec<String> {
+        body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, first, _) = call(&svc, "GET", "/scim/v2/Users?cursor&count=2", None, &[]).await;
+    assert_eq!(names(&first), ["u0", "u1"]);
+    let cursor = first["nextCursor"].as_str().unwrap().to_owned();
+    // Deleting a resource already seen and adding one shifts nothing.
+    call(
+        &svc,
+        "DELETE",
+        &format!("/scim/v2/Users/{}", ids[0]),
+        None,
+        &[],
+    )
+    .await;
+    call(
+        &svc,
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "u5"})),
+        &[],
+    )
+    .await;
+    let (_, second, _) = call(
+        &svc,
+        "GET",
+        &format!("/scim/v2/Users?cursor={cursor}&count=2"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(names(&second), ["u2", "u3"]);
+    let cursor = second["nextCursor"].as_str().unwrap().to_owned();
+    let (_, third, _) = call(
+        &svc,
+        "GET",
+        &format!("/scim/v2/Users?cursor={cursor}&count=2"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(names(&third), ["u4", "u5"]);
+    assert!(third.get("nextCursor").is_none());
+    // count=0 gives the total alone; a forged cursor is a SCIM error.
+    let (_, none, _) = call(&svc, "GET", "/scim/v2/Users?cursor&count=0", None, &[]).await;
+    assert_eq!(
+        (none["totalResults"].clone(), none["Resources"].clone()),
+        (json!(5), json!([]))
+    );
+    let (status, err, _) = call(
+        &svc,
+        "GET",
+        "/scim/v2/Users?cursor=s99999&count=2",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (status, err["scimType"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalidCursor"))
+    );
+}

@@ -66,7 +66,11 @@ async fn store_errors_become_scim_errors() {
             412,
             None,
         ),
-        (StoreError::InvalidCursor, 400, Some(ScimType::InvalidValue)),
+        (
+            StoreError::InvalidCursor,
+            400,
+            Some(ScimType::InvalidCursor),
+        ),
         (
             StoreError::Unavailable("disk full at /var/lib/secret".into()),
             503,

@@ -36,8 +36,8 @@ use crate::filter::{AttrPath, Filter, Limits};
 use crate::patch::PatchRequest;
 use crate::resource::LIST_RESPONSE;
 use crate::schema::{
-    AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, Projection, Registry,
-    ResourceTypeView, ServiceProviderConfig, Supported, Write,
+    AttrKind, Attribute, AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig,
+    Projection, Registry, ResourceTypeView, ServiceProviderConfig, Supported, Write,
 };
 use crate::store::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
 
@@ -940,6 +940,7 @@ impl ScimService {
             matcher: None,
             sort_by,
             sort_order,
+            sort_case_exact: false,
             paging,
         };
         Ok((query, projection))
@@ -951,9 +952,7 @@ impl ScimService {
         params: ListParams,
     ) -> Result<Response<Bytes>, ScimError> {
         let (mut query, projection) = self.list_spec(params)?;
-        if let Some(filter) = &query.filter {
-            query.matcher = Some(Matcher::new(filter, ctx.view)?);
-        }
+        typed_query(&mut query, ctx.view)?;
         let page = self.inner.store.query(&ctx.scope, &query).await?;
         let resources: Vec<Value> = page
             .resources
@@ -990,9 +989,7 @@ impl ScimService {
                 start_index: 1,
                 count: needed.saturating_sub(resources.len()),
             };
-            if let Some(filter) = &typed.filter {
-                typed.matcher = Some(Matcher::new(filter, &view)?);
-            }
+            typed_query(&mut typed, &view)?;
             let scope = Scope::new(tenant, &view.resource_type().name);
             let page = self.inner.store.query(&scope, &typed).await?;
             total += page.total_results;
@@ -1012,6 +1009,26 @@ impl ScimService {
             &list_body(total, Some(start_index), page, None),
         ))
     }
+}
+
+/// Completes a query with what depends on the resource type: the compiled filter, and
+/// whether the sort attribute is case-exact.
+fn typed_query(query: &mut Query, view: &ResourceTypeView<'_>) -> Result<(), ScimError> {
+    if let Some(filter) = &query.filter {
+        query.matcher = Some(Matcher::new(filter, view)?);
+    }
+    query.sort_case_exact = query
+        .sort_by
+        .as_ref()
+        .and_then(|path| view.resolve_path(path))
+        .is_some_and(|r| {
+            let target = match (r.sub_attribute, r.attribute.kind) {
+                (None, AttrKind::Complex) => r.attribute.sub_attribute("value"),
+                _ => Some(r.target()),
+            };
+            target.is_some_and(Attribute::compares_case_exact)
+        });
+    Ok(())
 }
 
 fn list_body(

@@ -230,11 +230,15 @@ fn sort_value<'v>(resource: &'v Value, path: &AttrPath) -> Option<&'v Value> {
     .filter(|v| !v.is_null())
 }
 
-/// Strings without case, numbers by value, booleans false first; values of different
-/// kinds by kind.
-fn compare_values(a: &Value, b: &Value) -> Ordering {
+/// Strings without case unless `case_exact`, numbers by value, booleans false first;
+/// values of different kinds by kind.
+fn compare_values(a: &Value, b: &Value, case_exact: bool) -> Ordering {
     match (a, b) {
-        (Value::String(a), Value::String(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+        (Value::String(a), Value::String(b)) if case_exact => a.cmp(b),
+        (Value::String(a), Value::String(b)) => a
+            .to_lowercase()
+            .cmp(&b.to_lowercase())
+            .then_with(|| a.cmp(b)),
         (Value::Number(a), Value::Number(b)) => a
             .as_f64()
             .partial_cmp(&b.as_f64())
@@ -387,7 +391,7 @@ impl ResourceStore for MemoryStore {
             // Stable: equal keys keep insertion order; absent values sort last.
             matched.sort_by(|a, b| {
                 let ord = match (sort_value(&a.resource, path), sort_value(&b.resource, path)) {
-                    (Some(x), Some(y)) => compare_values(x, y),
+                    (Some(x), Some(y)) => compare_values(x, y, query.sort_case_exact),
                     (Some(_), None) => Ordering::Less,
                     (None, Some(_)) => Ordering::Greater,
                     (None, None) => Ordering::Equal,
@@ -399,16 +403,28 @@ impl ResourceStore for MemoryStore {
             });
         }
         let total_results = matched.len();
+        // Cursors: unsorted results are in insertion order, so the cursor names the last
+        // resource returned ("s" and its sequence number) and the next page starts after it
+        // however many resources were added or deleted meanwhile; sorted results page by
+        // offset ("o" and the number returned so far).
+        let sorted = query.sort_by.is_some();
         let (start, count) = match &query.paging {
             Paging::Index { start_index, count } => (start_index.saturating_sub(1), *count),
             Paging::Cursor { cursor, count } => {
-                let start = match cursor {
+                let start = match cursor.as_deref() {
                     None => 0,
-                    Some(c) => c
-                        .strip_prefix("o")
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .filter(|n| *n <= total_results)
-                        .ok_or(StoreError::InvalidCursor)?,
+                    Some(c) => match (c.split_at_checked(1), sorted) {
+                        (Some(("s", n)), false) => n
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|n| *n < table.next_seq)
+                            .map(|n| matched.partition_point(|e| e.seq <= n)),
+                        (Some(("o", n)), true) => {
+                            n.parse::<usize>().ok().filter(|n| *n <= total_results)
+                        }
+                        _ => None,
+                    }
+                    .ok_or(StoreError::InvalidCursor)?,
                 };
                 (start, *count)
             }
@@ -421,7 +437,10 @@ impl ResourceStore for MemoryStore {
             .collect();
         let end = start + resources.len();
         let next_cursor = match query.paging {
-            Paging::Cursor { .. } if end < total_results => Some(format!("o{end}")),
+            Paging::Cursor { .. } if end < total_results && sorted => Some(format!("o{end}")),
+            Paging::Cursor { .. } if end < total_results && end > start => {
+                Some(format!("s{}", matched[end - 1].seq))
+            }
             _ => None,
         };
         Ok(Page {

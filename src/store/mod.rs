@@ -97,7 +97,7 @@ pub enum StoreError {
 }
 
 impl From<StoreError> for ScimError {
-    /// 404, `409 uniqueness`, 412, `400 invalidValue` (cursor) or 503. The detail of an
+    /// 404, `409 uniqueness`, 412, `400 invalidCursor` or 503. The detail of an
     /// unavailable store stays out of the response.
     fn from(err: StoreError) -> ScimError {
         use http::StatusCode;
@@ -116,7 +116,7 @@ impl From<StoreError> for ScimError {
                 "the resource has changed since the version given in If-Match",
             ),
             StoreError::InvalidCursor => ScimError::bad_request(
-                ScimType::InvalidValue,
+                ScimType::InvalidCursor,
                 "the cursor is invalid or has expired",
             ),
             StoreError::Unavailable(_) => ScimError::new(
@@ -180,6 +180,9 @@ pub struct Query {
     pub sort_by: Option<AttrPath>,
     /// The sort order.
     pub sort_order: SortOrder,
+    /// Whether `sort_by` is `caseExact` (sorted by code point) rather than sorted without
+    /// case (the default, as for `userName`).
+    pub sort_case_exact: bool,
     /// The page.
     pub paging: Paging,
 }
