@@ -23,12 +23,12 @@ use axum::Router;
 use scimkit::service::{BearerToken, ScimService};
 use scimkit::store::MemoryStore;
 
-/// Bodies larger than the service accepts are cut off here, and refused by the service.
-const MAX_BODY: usize = 2 * 1024 * 1024;
-
 async fn scim(State(service): State<ScimService>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    // Read no more than the service takes: a larger body is refused unread.
+    let Ok(body) = to_bytes(body, service.max_body_bytes()).await else {
+        return service.body_too_large().map(Body::from);
+    };
     let response = service.handle(http::Request::from_parts(parts, body)).await;
     response.map(Body::from)
 }

@@ -232,6 +232,14 @@ fn error_response(err: &ScimError) -> Response<Bytes> {
     response
 }
 
+fn too_large(max: usize) -> ScimError {
+    ScimError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+        format!("the body is larger than {max} bytes"),
+    )
+}
+
 fn invalid_syntax(detail: impl Into<String>) -> ScimError {
     ScimError::bad_request(ScimType::InvalidSyntax, detail)
 }
@@ -387,6 +395,19 @@ impl ScimService {
         }
     }
 
+    /// The largest request body the service takes ([`ServiceLimits::max_body_bytes`]).
+    /// Adapters read at most this much and answer [`body_too_large`](Self::body_too_large)
+    /// beyond it, so that a huge body is never held in memory.
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.limits.max_body_bytes
+    }
+
+    /// The `413` SCIM error an adapter answers when a body is larger than
+    /// [`max_body_bytes`](Self::max_body_bytes).
+    pub fn body_too_large(&self) -> Response<Bytes> {
+        error_response(&too_large(self.inner.limits.max_body_bytes))
+    }
+
     /// Answers one request. Every failure is a SCIM error response; nothing panics.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         match self.route(request).await {
@@ -424,14 +445,7 @@ impl ScimService {
             ));
         };
         if body.len() > self.inner.limits.max_body_bytes {
-            return Err(ScimError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                None,
-                format!(
-                    "the body is larger than {} bytes",
-                    self.inner.limits.max_body_bytes
-                ),
-            ));
+            return Err(too_large(self.inner.limits.max_body_bytes));
         }
         let segments: Vec<String> = rest
             .split('/')
