@@ -123,6 +123,10 @@ impl<'r> ResourceTypeView<'r> {
         let Some(obj) = resource.as_object_mut() else {
             return resource;
         };
+        if projection.is_default() {
+            self.remove_hidden(obj);
+            return resource;
+        }
         let selection = Selection {
             narrow: !projection.attributes.is_empty(),
             attributes: self.select(&projection.attributes),
@@ -151,6 +155,66 @@ impl<'r> ResourceTypeView<'r> {
             }
         });
         resource
+    }
+}
+
+impl ResourceTypeView<'_> {
+    /// The default projection: only what `returned: never` or `request` hides goes. It
+    /// visits those attributes, not every attribute of the resource, since that is what
+    /// most responses (every page of a list) need.
+    fn remove_hidden(&self, obj: &mut Map<String, Value>) {
+        let selection = Selection {
+            narrow: false,
+            attributes: Vec::new(),
+            excluded: Vec::new(),
+        };
+        let mut schemas = vec![(self.core_schema(), None)];
+        schemas.extend(
+            self.extensions()
+                .map(|(ext, _)| (ext, Some(ext.id.as_str()))),
+        );
+        for (schema, urn) in schemas {
+            let container = match urn {
+                None => Some(&mut *obj),
+                Some(urn) => match obj.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned() {
+                    Some(key) => obj.get_mut(&key).and_then(Value::as_object_mut),
+                    None => None,
+                },
+            };
+            let Some(container) = container else { continue };
+            for attr in &schema.attributes {
+                let hidden =
+                    |a: &Attribute| matches!(a.returned, Returned::Never | Returned::Request);
+                if !hidden(attr) && !attr.sub_attributes.iter().any(hidden) {
+                    continue;
+                }
+                let Some(key) = container
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(&attr.name))
+                    .cloned()
+                else {
+                    continue;
+                };
+                let keep = match container.get_mut(&key) {
+                    Some(value) => project_attribute(schema, attr, value, &selection),
+                    None => true,
+                };
+                if !keep {
+                    container.remove(&key);
+                }
+            }
+        }
+        let empty_extension = |(k, v): (&String, &Value)| {
+            self.extension(k).is_some() && v.as_object().is_some_and(Map::is_empty)
+        };
+        let emptied: Vec<String> = obj
+            .iter()
+            .filter(|kv| empty_extension(*kv))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in emptied {
+            obj.remove(&key);
+        }
     }
 }
 

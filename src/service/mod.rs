@@ -78,6 +78,10 @@ impl Default for ServiceLimits {
     }
 }
 
+/// How many times a read-modify-write is tried when other writes to the same resource
+/// keep landing in between (32 clients patching one user at once lose a few races each).
+const WRITE_ATTEMPTS: usize = 64;
+
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 struct Inner {
@@ -813,7 +817,9 @@ impl ScimService {
 
     /// Reads the resource, lets `modify` make the new one, and writes it if it changed, on
     /// condition that the version is still the one read. A concurrent write in between is
-    /// retried, unless the client named the version it expects (then it gets 412).
+    /// retried, unless the client named the version it expects (then it gets 412). Each
+    /// lost race means another write landed, so retries end; after [`WRITE_ATTEMPTS`] the
+    /// client is told to try again (409).
     async fn read_modify_write(
         &self,
         ctx: &Ctx<'_, '_>,
@@ -821,7 +827,7 @@ impl ScimService {
         action: Action,
         mut modify: impl FnMut(Value) -> Result<Modified, ScimError>,
     ) -> Result<Response<Bytes>, ScimError> {
-        for _ in 0..3 {
+        for _ in 0..WRITE_ATTEMPTS {
             let current = self.inner.store.get(&ctx.scope, id).await?;
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();

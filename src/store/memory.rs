@@ -5,9 +5,9 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
 
 use async_trait::async_trait;
+use parking_lot::RwLock;
 use serde_json::Value;
 
 use super::{Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
@@ -275,7 +275,7 @@ impl ResourceStore for MemoryStore {
             ));
         };
         let keys = unique_keys(unique);
-        let mut tables = self.tables.write().expect("no panics while locked");
+        let mut tables = self.tables.write();
         let table = tables.entry(Self::key(scope)).or_default();
         if table.by_id.contains_key(&id) {
             return Err(StoreError::Conflict("id".into()));
@@ -299,7 +299,7 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        let tables = self.tables.read().expect("no panics while locked");
+        let tables = self.tables.read();
         tables
             .get(&Self::key(scope))
             .and_then(|t| t.by_id.get(id))
@@ -316,7 +316,7 @@ impl ResourceStore for MemoryStore {
         expected_version: Option<&str>,
     ) -> Result<Value, StoreError> {
         let keys = unique_keys(unique);
-        let mut tables = self.tables.write().expect("no panics while locked");
+        let mut tables = self.tables.write();
         let table = tables
             .get_mut(&Self::key(scope))
             .ok_or(StoreError::NotFound)?;
@@ -342,7 +342,7 @@ impl ResourceStore for MemoryStore {
         id: &str,
         expected_version: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tables = self.tables.write().expect("no panics while locked");
+        let mut tables = self.tables.write();
         let table = tables
             .get_mut(&Self::key(scope))
             .ok_or(StoreError::NotFound)?;
@@ -355,7 +355,7 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        let tables = self.tables.read().expect("no panics while locked");
+        let tables = self.tables.read();
         // An empty scope still checks the cursor it is given.
         let empty = Table::default();
         let table = tables.get(&Self::key(scope)).unwrap_or(&empty);
@@ -458,7 +458,7 @@ impl ResourceStore for MemoryStore {
         last_modified: &str,
         expected_version: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
-        let mut tables = self.tables.write().expect("no panics while locked");
+        let mut tables = self.tables.write();
         let entry = tables
             .get_mut(&Self::key(scope))
             .and_then(|t| t.by_id.get_mut(id))

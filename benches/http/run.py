@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Loopback HTTP benchmark: the example server against a bare axum baseline.
+
+Builds both in release mode, provisions 10,000 users, captures one response of each kind
+from the SCIM server for the baseline to replay, then runs wrk (32 connections, 2 threads)
+against each server for GET by id, filter by userName, a page of 100, create and PATCH
+(of users spread over the 10,000).
+
+    python3 benches/http/run.py [seconds per run, default 10]
+
+Needs wrk (Debian package `wrk`). Prints a Markdown table of requests per second.
+"""
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+KEY = "bench-key"
+SCIM = "127.0.0.1:18080"
+BASE = "127.0.0.1:18081"
+USERS = 10_000
+SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+
+
+def start(binary, addr, env):
+    proc = subprocess.Popen(
+        [os.path.join(ROOT, "target", "release", "examples", binary)],
+        env={**os.environ, "SCIM_ADDR": addr, **env},
+        stdout=subprocess.PIPE,
+    )
+    proc.stdout.readline()  # the server is listening
+    return proc
+
+
+def call(conn, method, path, body=None):
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/scim+json"}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+LUA_POST = """
+local n = 0
+local id = 0
+function setup(thread) id = id + 1; thread:set("tid", id) end
+request = function()
+  n = n + 1
+  local body = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"wrk-' .. tid .. '-' .. n .. '@example.com","name":{"givenName":"W","familyName":"Rk"},"active":true}'
+  return wrk.format("POST", "/scim/v2/Users", nil, body)
+end
+"""
+
+LUA_PATCH = """
+local ids = {%s}
+local n = 0
+local id = 0
+function setup(thread) id = id + 1; thread:set("tid", id) end
+request = function()
+  n = n + 1
+  local target = ids[((n * 7919 + tid * 104729) %% #ids) + 1]
+  local body = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"t' .. n .. '"}]}'
+  return wrk.format("PATCH", "/scim/v2/Users/" .. target, nil, body)
+end
+"""
+
+
+def wrk(addr, path, script=None):
+    args = ["wrk", "-t2", "-c32", f"-d{SECONDS}s", "-H", f"Authorization: Bearer {KEY}",
+            "-H", "Content-Type: application/scim+json"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [f"http://{addr}{path}"], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"{addr}{path}: {errors.group(1)} non-2xx responses\n{out}")
+    latency = re.search(r"Latency\s+(\S+)", out).group(1)
+    return rps, latency
+
+
+def main():
+    subprocess.run(["cargo", "build", "--release", "--example", "server", "--example", "baseline"],
+                   cwd=ROOT, check=True)
+    scim = start("server", SCIM, {"SCIM_API_KEY": KEY, "SCIM_DB": ":memory:"})
+    tmp = tempfile.mkdtemp()
+    try:
+        conn = http.client.HTTPConnection(SCIM)
+        first = None
+        ids = []
+        for i in range(USERS):
+            status, body = call(conn, "POST", "/scim/v2/Users", {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"user{i}@example.com", "externalId": f"ext-{i}",
+                "name": {"givenName": "User", "familyName": str(i)},
+                "emails": [{"value": f"user{i}@example.com", "type": "work", "primary": True}],
+                "active": True})
+            assert status == 201, body
+            ids.append(json.loads(body)["id"])
+            if i == USERS // 2:
+                first = ids[-1]
+        paths = {
+            "get": f"/scim/v2/Users/{first}",
+            "filter": f"/scim/v2/Users?filter=userName%20eq%20%22user{USERS // 2}%40example.com%22",
+            "page": "/scim/v2/Users?startIndex=4001&count=100",
+        }
+        for name, path in paths.items():
+            status, body = call(conn, "GET", path)
+            assert status == 200, body
+            open(os.path.join(tmp, f"{name}.json"), "wb").write(body)
+        status, body = call(conn, "POST", "/scim/v2/Users", {"userName": "captured@example.com"})
+        open(os.path.join(tmp, "create.json"), "wb").write(body)
+        status, body = call(conn, "PATCH", paths["get"], {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "captured"}]})
+        open(os.path.join(tmp, "patch.json"), "wb").write(body)
+        post = os.path.join(tmp, "post.lua")
+        open(post, "w").write(LUA_POST)
+        patch = os.path.join(tmp, "patch.lua")
+        open(patch, "w").write(LUA_PATCH % ",".join(f'"{i}"' for i in ids))
+        base = start("baseline", BASE, {"BASELINE_DIR": tmp})
+        try:
+            rows = []
+            for label, path, script in [
+                ("GET by id", paths["get"], None),
+                ("filter userName eq", paths["filter"], None),
+                ("page of 100", paths["page"], None),
+                ("PATCH (replace title, any user)", paths["get"], patch),
+                ("create (POST)", "/scim/v2/Users", post),
+            ]:
+                s_rps, s_lat = wrk(SCIM, path, script)
+                b_rps, b_lat = wrk(BASE, path, script)
+                rows.append((label, s_rps, s_lat, b_rps, b_lat))
+        finally:
+            base.kill()
+        print(f"| request | scimkit req/s | latency | bare axum req/s | latency | ratio |")
+        print(f"|---|---:|---:|---:|---:|---:|")
+        for label, s_rps, s_lat, b_rps, b_lat in rows:
+            print(f"| {label} | {s_rps:,.0f} | {s_lat} | {b_rps:,.0f} | {b_lat} | {s_rps / b_rps:.2f} |")
+    finally:
+        scim.kill()
+
+
+if __name__ == "__main__":
+    main()
