@@ -89,6 +89,8 @@ pub mod patch;
 pub mod resource;
 pub mod schema;
 pub mod service;
+#[cfg(feature = "sql")]
+pub mod sql;
 pub mod store;
 
 pub use compat::Compat;

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 use serde_json::Value;
 
-use super::{Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
+use super::{
+    unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
+};
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::json::get_ci;
 use crate::patch::MemberChanges;
@@ -42,33 +44,11 @@ struct Entry {
     unique: Vec<(String, String)>,
 }
 
-fn unique_keys(unique: &[UniqueValue]) -> Vec<(String, String)> {
-    unique
-        .iter()
-        .map(|u| {
-            let text = match &u.value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let key = if u.case_exact {
-                text
-            } else {
-                text.to_lowercase()
-            };
-            (u.path.to_ascii_lowercase(), key)
-        })
-        .collect()
-}
-
 fn external_id(resource: &Value) -> Option<String> {
     resource
         .get("externalId")
         .and_then(Value::as_str)
         .map(str::to_owned)
-}
-
-fn version_tag(version: u64) -> String {
-    format!("W/\"{version}\"")
 }
 
 fn set_version(resource: &mut Value, version: u64) {
@@ -257,6 +237,79 @@ fn rank(v: &Value) -> u8 {
     }
 }
 
+/// Sorts and pages the resources a query matched, given in insertion order: the part of a
+/// query every store that evaluates in memory shares. `known` tells whether a sequence
+/// number named by a cursor was ever given out.
+pub(super) fn page_of<T>(
+    mut matched: Vec<T>,
+    query: &Query,
+    seq: impl Fn(&T) -> u64,
+    resource: impl Fn(&T) -> &Value,
+    known: impl Fn(u64) -> bool,
+) -> Result<Page, StoreError> {
+    if let Some(path) = &query.sort_by {
+        // Stable: equal keys keep insertion order; absent values sort last.
+        matched.sort_by(|a, b| {
+            let ord = match (sort_value(resource(a), path), sort_value(resource(b), path)) {
+                (Some(x), Some(y)) => compare_values(x, y, query.sort_case_exact),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            };
+            match query.sort_order {
+                SortOrder::Ascending => ord,
+                SortOrder::Descending => ord.reverse(),
+            }
+        });
+    }
+    let total_results = matched.len();
+    // Cursors: unsorted results are in insertion order, so the cursor names the last
+    // resource returned ("s" and its sequence number) and the next page starts after it
+    // however many resources were added or deleted meanwhile; sorted results page by
+    // offset ("o" and the number returned so far).
+    let sorted = query.sort_by.is_some();
+    let (start, count) = match &query.paging {
+        Paging::Index { start_index, count } => (start_index.saturating_sub(1), *count),
+        Paging::Cursor { cursor, count } => {
+            let start = match cursor.as_deref() {
+                None => 0,
+                Some(c) => match (c.split_at_checked(1), sorted) {
+                    (Some(("s", n)), false) => n
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| known(*n))
+                        .map(|n| matched.partition_point(|e| seq(e) <= n)),
+                    (Some(("o", n)), true) => {
+                        n.parse::<usize>().ok().filter(|n| *n <= total_results)
+                    }
+                    _ => None,
+                }
+                .ok_or(StoreError::InvalidCursor)?,
+            };
+            (start, *count)
+        }
+    };
+    let resources: Vec<Value> = matched
+        .iter()
+        .skip(start)
+        .take(count)
+        .map(|e| resource(e).clone())
+        .collect();
+    let end = start + resources.len();
+    let next_cursor = match query.paging {
+        Paging::Cursor { .. } if end < total_results && sorted => Some(format!("o{end}")),
+        Paging::Cursor { .. } if end < total_results && end > start => {
+            Some(format!("s{}", seq(&matched[end - 1])))
+        }
+        _ => None,
+    };
+    Ok(Page {
+        resources,
+        total_results,
+        next_cursor,
+    })
+}
+
 #[async_trait]
 impl ResourceStore for MemoryStore {
     async fn create(
@@ -377,7 +430,7 @@ impl ResourceStore for MemoryStore {
                 });
             }
         }
-        let mut matched: Vec<&Entry> = table
+        let matched: Vec<&Entry> = table
             .candidates(query.filter.as_ref())
             .into_iter()
             .filter(|e| {
@@ -387,67 +440,8 @@ impl ResourceStore for MemoryStore {
                     .is_none_or(|m| m.matches(&e.resource))
             })
             .collect();
-        if let Some(path) = &query.sort_by {
-            // Stable: equal keys keep insertion order; absent values sort last.
-            matched.sort_by(|a, b| {
-                let ord = match (sort_value(&a.resource, path), sort_value(&b.resource, path)) {
-                    (Some(x), Some(y)) => compare_values(x, y, query.sort_case_exact),
-                    (Some(_), None) => Ordering::Less,
-                    (None, Some(_)) => Ordering::Greater,
-                    (None, None) => Ordering::Equal,
-                };
-                match query.sort_order {
-                    SortOrder::Ascending => ord,
-                    SortOrder::Descending => ord.reverse(),
-                }
-            });
-        }
-        let total_results = matched.len();
-        // Cursors: unsorted results are in insertion order, so the cursor names the last
-        // resource returned ("s" and its sequence number) and the next page starts after it
-        // however many resources were added or deleted meanwhile; sorted results page by
-        // offset ("o" and the number returned so far).
-        let sorted = query.sort_by.is_some();
-        let (start, count) = match &query.paging {
-            Paging::Index { start_index, count } => (start_index.saturating_sub(1), *count),
-            Paging::Cursor { cursor, count } => {
-                let start = match cursor.as_deref() {
-                    None => 0,
-                    Some(c) => match (c.split_at_checked(1), sorted) {
-                        (Some(("s", n)), false) => n
-                            .parse::<u64>()
-                            .ok()
-                            .filter(|n| *n < table.next_seq)
-                            .map(|n| matched.partition_point(|e| e.seq <= n)),
-                        (Some(("o", n)), true) => {
-                            n.parse::<usize>().ok().filter(|n| *n <= total_results)
-                        }
-                        _ => None,
-                    }
-                    .ok_or(StoreError::InvalidCursor)?,
-                };
-                (start, *count)
-            }
-        };
-        let resources: Vec<Value> = matched
-            .iter()
-            .skip(start)
-            .take(count)
-            .map(|e| e.resource.clone())
-            .collect();
-        let end = start + resources.len();
-        let next_cursor = match query.paging {
-            Paging::Cursor { .. } if end < total_results && sorted => Some(format!("o{end}")),
-            Paging::Cursor { .. } if end < total_results && end > start => {
-                Some(format!("s{}", matched[end - 1].seq))
-            }
-            _ => None,
-        };
-        Ok(Page {
-            resources,
-            total_results,
-            next_cursor,
-        })
+        let next_seq = table.next_seq;
+        page_of(matched, query, |e| e.seq, |e| &e.resource, |n| n < next_seq)
     }
 
     async fn change_members(

@@ -50,8 +50,12 @@ use crate::schema::UniqueValue;
 
 pub mod conformance;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// Which collection a call is about: a tenant and a resource type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -312,6 +316,31 @@ impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
             .change_members(scope, id, changes, last_modified, expected_version)
             .await
     }
+}
+
+/// The keys under which unique values are held: (attribute path, lower case; the value,
+/// lower-cased unless `caseExact`).
+pub(crate) fn unique_keys(unique: &[UniqueValue]) -> Vec<(String, String)> {
+    unique
+        .iter()
+        .map(|u| {
+            let text = match &u.value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let key = if u.case_exact {
+                text
+            } else {
+                text.to_lowercase()
+            };
+            (u.path.to_ascii_lowercase(), key)
+        })
+        .collect()
+}
+
+/// A version number as a weak entity tag.
+pub(crate) fn version_tag(version: u64) -> String {
+    format!("W/\"{version}\"")
 }
 
 impl fmt::Display for Scope<'_> {

@@ -1,0 +1,710 @@
+//! A persistent [`ResourceStore`] on SQLite: one file, WAL journal, one transaction per
+//! write, uniqueness by unique index, filters translated to SQL ([`crate::sql`]), and
+//! group members in a table of their own so that a change to a 100,000-member group
+//! touches the members it changes.
+//!
+//! ```
+//! use scimkit::store::{ResourceStore, Scope, SqliteStore};
+//! use serde_json::json;
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # rt.block_on(async {
+//! let dir = std::env::temp_dir().join(format!("scimkit-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let store = SqliteStore::open(dir.join("scim.db")).unwrap();
+//! let scope = Scope::new("acme", "User");
+//! let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "userName": "bjensen"});
+//! let stored = store.create(&scope, user, &[]).await.unwrap();
+//! assert_eq!(stored["meta"]["version"], "W/\"1\"");
+//! // Reopened, the user is still there.
+//! drop(store);
+//! let store = SqliteStore::open(dir.join("scim.db")).unwrap();
+//! assert_eq!(store.get(&scope, "u1").await.unwrap()["userName"], "bjensen");
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # });
+//! ```
+//!
+//! Calls run on the calling task: SQLite answers indexed reads in microseconds and each
+//! write is one short transaction. Reads use a pool of connections beside the one writer,
+//! so they do not wait for writes.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use serde_json::{Map, Value};
+
+use super::{
+    unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
+};
+use crate::patch::{MemberChanges, MemberOp};
+use crate::schema::{Registry, UniqueValue};
+use crate::sql::{fold, instant, SqlParam, Translator};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS resources (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant TEXT NOT NULL,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (tenant, type, id)
+);
+CREATE TABLE IF NOT EXISTS unique_values (
+    tenant TEXT NOT NULL,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    PRIMARY KEY (tenant, type, path, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS unique_values_seq ON unique_values (seq);
+CREATE TABLE IF NOT EXISTS members (
+    pos INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL REFERENCES resources (seq) ON DELETE CASCADE,
+    value TEXT NOT NULL,
+    member TEXT NOT NULL,
+    UNIQUE (seq, value)
+);
+CREATE INDEX IF NOT EXISTS members_value ON members (value);
+CREATE INDEX IF NOT EXISTS resources_user_name
+    ON resources (tenant, type, scim_fold(json_extract(doc, '$."userName"')));
+CREATE INDEX IF NOT EXISTS resources_display_name
+    ON resources (tenant, type, scim_fold(json_extract(doc, '$."displayName"')));
+CREATE INDEX IF NOT EXISTS resources_external_id
+    ON resources (tenant, type, json_extract(doc, '$."externalId"'));
+CREATE INDEX IF NOT EXISTS resources_doc_id
+    ON resources (tenant, type, json_extract(doc, '$."id"'));
+"#;
+
+/// A [`ResourceStore`] in a SQLite database.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    /// Idle read connections; `None` for an in-memory database, read through the writer.
+    readers: Option<Mutex<Vec<Connection>>>,
+    path: PathBuf,
+    registry: Registry,
+    /// (resource type, lower case; attribute) kept in the members table.
+    split: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Unavailable(Box::new(err))
+}
+
+fn setup(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("scim_fold", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => SqlValue::Text(fold(&String::from_utf8_lossy(t))),
+            other => SqlValue::from(other),
+        })
+    })?;
+    conn.create_scalar_function("scim_instant", 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => match instant(&String::from_utf8_lossy(t)) {
+                Some(i) => SqlValue::Text(i),
+                None => SqlValue::Null,
+            },
+            _ => SqlValue::Null,
+        })
+    })?;
+    Ok(())
+}
+
+fn to_sql(param: &SqlParam) -> SqlValue {
+    match param {
+        SqlParam::Text(s) => SqlValue::Text(s.clone()),
+        SqlParam::Integer(i) => SqlValue::Integer(*i),
+        SqlParam::Real(r) => SqlValue::Real(*r),
+    }
+}
+
+fn set_meta(resource: &mut Value, version: i64, last_modified: Option<&str>) {
+    if let Some(obj) = resource.as_object_mut() {
+        let meta = obj
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert("version".into(), Value::String(version_tag(version as u64)));
+            if let Some(t) = last_modified {
+                meta.insert("lastModified".into(), Value::String(t.into()));
+            }
+        }
+    }
+}
+
+fn member_key(item: &Value) -> Option<&str> {
+    item.get("value").and_then(Value::as_str)
+}
+
+/// A resource row being read: its sequence number and document.
+struct Row {
+    seq: i64,
+    doc: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, for the resource types of
+    /// [`Registry::scim_default`].
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, Registry::scim_default())
+    }
+
+    /// Opens the database at `path` for the resource types of `registry` (the one the
+    /// service uses), so that filters on its attributes are translated to SQL.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        registry: Registry,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let in_memory = path.as_os_str() == ":memory:";
+        let conn = Connection::open(&path).map_err(unavailable)?;
+        if !in_memory {
+            // WAL: readers never wait for the writer; NORMAL synchronisation keeps every
+            // committed write through a crash of the process.
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(unavailable)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(unavailable)?;
+        }
+        setup(&conn).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(conn),
+            readers: (!in_memory).then(|| Mutex::new(Vec::new())),
+            path,
+            registry,
+            split: vec![("group".into(), "members".into())],
+        })
+    }
+
+    /// A store in memory (one connection, gone with the store), for tests.
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::open(":memory:")
+    }
+
+    fn split_attribute(&self, scope: &Scope<'_>) -> Option<&str> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        self.split
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, a)| a.as_str())
+    }
+
+    /// Runs `f` on a read connection.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(pool) = &self.readers else {
+            return f(&self.writer.lock());
+        };
+        let conn = match pool.lock().pop() {
+            Some(conn) => conn,
+            None => {
+                let conn = Connection::open(&self.path).map_err(unavailable)?;
+                setup(&conn).map_err(unavailable)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut idle = pool.lock();
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// Runs `f` in one immediate transaction on the writer: committed when it returns
+    /// `Ok`, rolled back otherwise.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(unavailable)?;
+        Ok(value)
+    }
+
+    /// The resource of a row, its members put back.
+    fn resource(
+        &self,
+        conn: &Connection,
+        scope: &Scope<'_>,
+        row: Row,
+    ) -> Result<Value, StoreError> {
+        let mut resource: Value = serde_json::from_str(&row.doc).map_err(unavailable)?;
+        if let Some(attr) = self.split_attribute(scope) {
+            let mut stmt = conn
+                .prepare_cached("SELECT member FROM members WHERE seq = ?1 ORDER BY pos")
+                .map_err(unavailable)?;
+            let members = stmt
+                .query_map([row.seq], |r| r.get::<_, String>(0))
+                .map_err(unavailable)?
+                .map(|m| {
+                    m.map_err(unavailable)
+                        .and_then(|m| serde_json::from_str::<Value>(&m).map_err(unavailable))
+                })
+                .collect::<Result<Vec<Value>, StoreError>>()?;
+            if !members.is_empty() {
+                if let Some(obj) = resource.as_object_mut() {
+                    obj.insert(attr.to_owned(), Value::Array(members));
+                }
+            }
+        }
+        Ok(resource)
+    }
+
+    /// Takes the split attribute out of a document to store.
+    fn take_members(&self, scope: &Scope<'_>, resource: &mut Value) -> Vec<Value> {
+        match (self.split_attribute(scope), resource.as_object_mut()) {
+            (Some(attr), Some(obj)) => match obj.remove(attr) {
+                Some(Value::Array(items)) => items,
+                Some(other) => vec![other],
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn insert_members(tx: &Transaction<'_>, seq: i64, members: &[Value]) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached("INSERT OR IGNORE INTO members (seq, value, member) VALUES (?1, ?2, ?3)")
+        .map_err(unavailable)?;
+    for member in members {
+        let key = member_key(member).map_or_else(|| member.to_string(), str::to_owned);
+        stmt.execute(params![seq, key, member.to_string()])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn insert_unique(
+    tx: &Transaction<'_>,
+    scope: &Scope<'_>,
+    ty: &str,
+    seq: i64,
+    unique: &[UniqueValue],
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO unique_values (tenant, type, path, key, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(unavailable)?;
+    for (path, key) in unique_keys(unique) {
+        match stmt.execute(params![scope.tenant, ty, path, key, seq]) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::Conflict(path));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    Ok(())
+}
+
+/// The row of an id, with its version, inside a write.
+fn locate(
+    tx: &Transaction<'_>,
+    scope: &Scope<'_>,
+    ty: &str,
+    id: &str,
+) -> Result<(i64, i64), StoreError> {
+    tx.query_row(
+        "SELECT seq, version FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
+        params![scope.tenant, ty, id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(unavailable)?
+    .ok_or(StoreError::NotFound)
+}
+
+fn check_version(current: i64, expected: Option<&str>) -> Result<(), StoreError> {
+    match expected {
+        Some(e) if e != version_tag(current as u64) => Err(StoreError::PreconditionFailed {
+            current: version_tag(current as u64),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl ResourceStore for SqliteStore {
+    async fn create(
+        &self,
+        scope: &Scope<'_>,
+        mut resource: Value,
+        unique: &[UniqueValue],
+    ) -> Result<Value, StoreError> {
+        let Some(id) = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return Err(StoreError::Unavailable(
+                "a resource to store needs an id".into(),
+            ));
+        };
+        let ty = scope.resource_type.to_ascii_lowercase();
+        set_meta(&mut resource, 1, None);
+        let mut doc = resource.clone();
+        let members = self.take_members(scope, &mut doc);
+        let text = doc.to_string();
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT INTO resources (tenant, type, id, version, doc) VALUES (?1, ?2, ?3, 1, ?4)",
+                params![scope.tenant, ty, id, text],
+            );
+            match inserted {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Conflict("id".into()));
+                }
+                Err(e) => return Err(unavailable(e)),
+            }
+            let seq = tx.last_insert_rowid();
+            insert_unique(tx, scope, &ty, seq, unique)?;
+            insert_members(tx, seq, &members)
+        })?;
+        Ok(resource)
+    }
+
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        self.read(|conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT seq, doc FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
+                )
+                .map_err(unavailable)?
+                .query_row(params![scope.tenant, ty, id], |r| {
+                    Ok(Row {
+                        seq: r.get(0)?,
+                        doc: r.get(1)?,
+                    })
+                })
+                .optional()
+                .map_err(unavailable)?
+                .ok_or(StoreError::NotFound)?;
+            self.resource(conn, scope, row)
+        })
+    }
+
+    async fn replace(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        mut resource: Value,
+        unique: &[UniqueValue],
+        expected_version: Option<&str>,
+    ) -> Result<Value, StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        let version = self.write(|tx| {
+            let (seq, current) = locate(tx, scope, &ty, id)?;
+            check_version(current, expected_version)?;
+            let version = current + 1;
+            set_meta(&mut resource, version, None);
+            let mut doc = resource.clone();
+            let members = self.take_members(scope, &mut doc);
+            tx.execute("DELETE FROM unique_values WHERE seq = ?1", [seq])
+                .map_err(unavailable)?;
+            insert_unique(tx, scope, &ty, seq, unique)?;
+            tx.execute(
+                "UPDATE resources SET version = ?1, doc = ?2 WHERE seq = ?3",
+                params![version, doc.to_string(), seq],
+            )
+            .map_err(unavailable)?;
+            if self.split_attribute(scope).is_some() {
+                tx.execute("DELETE FROM members WHERE seq = ?1", [seq])
+                    .map_err(unavailable)?;
+                insert_members(tx, seq, &members)?;
+            }
+            Ok(version)
+        })?;
+        set_meta(&mut resource, version, None);
+        Ok(resource)
+    }
+
+    async fn delete(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        self.write(|tx| {
+            let (seq, current) = locate(tx, scope, &ty, id)?;
+            check_version(current, expected_version)?;
+            tx.execute("DELETE FROM resources WHERE seq = ?1", [seq])
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
+
+    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        let view = self.registry.resource_types().find(|v| {
+            v.resource_type()
+                .name
+                .eq_ignore_ascii_case(scope.resource_type)
+        });
+        let split = self.split_attribute(scope).map(str::to_owned);
+        let elements = move |attr: &crate::schema::Attribute| -> Option<String> {
+            (split.as_deref() == Some(attr.name.as_str())).then(|| {
+                "(SELECT m.member AS value, 'object' AS type FROM members AS m WHERE m.seq = r.seq)"
+                    .to_owned()
+            })
+        };
+        let mut cond = String::from("r.tenant = ? AND r.type = ?");
+        let mut params: Vec<SqlValue> = vec![
+            SqlValue::Text(scope.tenant.to_owned()),
+            SqlValue::Text(ty.clone()),
+        ];
+        let mut exact = true;
+        let mut order = String::from("r.seq");
+        let mut sorted_in_sql = query.sort_by.is_none();
+        if let Some(view) = &view {
+            let translator = Translator::new(view, "r.doc").with_elements(&elements);
+            if let Some(filter) = &query.filter {
+                let sql = translator.filter(filter);
+                cond.push_str(" AND ");
+                cond.push_str(&sql.sql);
+                params.extend(sql.params.iter().map(to_sql));
+                exact = sql.exact;
+            }
+            if let Some(path) = &query.sort_by {
+                if let Some((key, case_exact)) = translator.sort_key(path) {
+                    let dir = match query.sort_order {
+                        SortOrder::Ascending => "ASC",
+                        SortOrder::Descending => "DESC",
+                    };
+                    order = if case_exact {
+                        format!("({key}) IS NULL {dir}, {key} {dir}, r.seq")
+                    } else {
+                        format!("({key}) IS NULL {dir}, scim_fold({key}) {dir}, {key} {dir}, r.seq")
+                    };
+                    sorted_in_sql = true;
+                }
+            }
+        } else {
+            exact = query.filter.is_none();
+        }
+        if !exact || !sorted_in_sql {
+            return self.query_in_memory(scope, query, &cond, &params);
+        }
+        let sorted = query.sort_by.is_some();
+        let (count, skip_sql, after): (usize, usize, Option<i64>) = match &query.paging {
+            Paging::Index { start_index, count } => (*count, start_index.saturating_sub(1), None),
+            Paging::Cursor { cursor, count } => match cursor.as_deref() {
+                None => (*count, 0, None),
+                Some(c) => match (c.split_at_checked(1), sorted) {
+                    (Some(("s", n)), false) => (
+                        *count,
+                        0,
+                        Some(n.parse().map_err(|_| StoreError::InvalidCursor)?),
+                    ),
+                    (Some(("o", n)), true) => (
+                        *count,
+                        n.parse().map_err(|_| StoreError::InvalidCursor)?,
+                        None,
+                    ),
+                    _ => return Err(StoreError::InvalidCursor),
+                },
+            },
+        };
+        self.read(|conn| {
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
+                .map_err(unavailable)?
+                .query_row(params_from_iter(params.iter()), |r| r.get(0))
+                .map_err(unavailable)?;
+            let total = total as usize;
+            if matches!(query.paging, Paging::Cursor { .. }) && skip_sql > total {
+                return Err(StoreError::InvalidCursor);
+            }
+            let mut page_params = params.clone();
+            let mut page_cond = cond.clone();
+            if let Some(after) = after {
+                page_cond.push_str(" AND r.seq > ?");
+                page_params.push(SqlValue::Integer(after));
+            }
+            page_params.push(SqlValue::Integer(count as i64));
+            page_params.push(SqlValue::Integer(skip_sql as i64));
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT r.seq, r.doc FROM resources AS r WHERE {page_cond} ORDER BY {order} LIMIT ? OFFSET ?"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params_from_iter(page_params.iter()), |r| {
+                    Ok(Row {
+                        seq: r.get(0)?,
+                        doc: r.get(1)?,
+                    })
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<Row>, _>>()
+                .map_err(unavailable)?;
+            let last_seq = rows.last().map(|r| r.seq);
+            let returned = rows.len();
+            let resources = rows
+                .into_iter()
+                .map(|row| self.resource(conn, scope, row))
+                .collect::<Result<Vec<Value>, _>>()?;
+            let next_cursor = match &query.paging {
+                Paging::Cursor { .. } if sorted && skip_sql + returned < total => {
+                    Some(format!("o{}", skip_sql + returned))
+                }
+                Paging::Cursor { .. } if !sorted && returned == count && returned > 0 => {
+                    // More rows after the last one returned?
+                    let more: bool = conn
+                        .prepare_cached(&format!(
+                            "SELECT EXISTS (SELECT 1 FROM resources AS r WHERE {cond} AND r.seq > ?)"
+                        ))
+                        .map_err(unavailable)?
+                        .query_row(
+                            params_from_iter(
+                                params.iter().cloned().chain([SqlValue::Integer(last_seq.unwrap_or(0))]),
+                            ),
+                            |r| r.get(0),
+                        )
+                        .map_err(unavailable)?;
+                    more.then(|| format!("s{}", last_seq.unwrap_or(0)))
+                }
+                _ => None,
+            };
+            Ok(Page {
+                resources,
+                total_results: total,
+                next_cursor,
+            })
+        })
+    }
+
+    async fn change_members(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        changes: &MemberChanges,
+        last_modified: &str,
+        expected_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        if self.split_attribute(scope) != Some(changes.attribute.as_str()) {
+            return Ok(None);
+        }
+        let ty = scope.resource_type.to_ascii_lowercase();
+        let version = self.write(|tx| {
+            let (seq, current) = locate(tx, scope, &ty, id)?;
+            check_version(current, expected_version)?;
+            let mut added: HashSet<&str> = HashSet::new();
+            let mut lost_original = false;
+            let mut insert = tx
+                .prepare_cached("INSERT OR IGNORE INTO members (seq, value, member) VALUES (?1, ?2, ?3)")
+                .map_err(unavailable)?;
+            let mut remove = tx
+                .prepare_cached("DELETE FROM members WHERE seq = ?1 AND value = ?2")
+                .map_err(unavailable)?;
+            for op in &changes.ops {
+                match op {
+                    MemberOp::Add(items) => {
+                        for item in items {
+                            let Some(key) = member_key(item) else { continue };
+                            let n = insert
+                                .execute(params![seq, key, item.to_string()])
+                                .map_err(unavailable)?;
+                            if n > 0 {
+                                added.insert(key);
+                            }
+                        }
+                    }
+                    MemberOp::Remove(keys) => {
+                        for key in keys {
+                            let n = remove.execute(params![seq, key]).map_err(unavailable)?;
+                            if n > 0 && !added.remove(key.as_str()) {
+                                lost_original = true;
+                            }
+                        }
+                    }
+                }
+            }
+            if !lost_original && added.is_empty() {
+                return Ok(current);
+            }
+            let version = current + 1;
+            tx.execute(
+                "UPDATE resources SET version = ?1, doc = json_set(doc, '$.meta.version', ?2, '$.meta.lastModified', ?3) WHERE seq = ?4",
+                params![version, version_tag(version as u64), last_modified, seq],
+            )
+            .map_err(unavailable)?;
+            Ok(version)
+        })?;
+        Ok(Some(version_tag(version as u64)))
+    }
+}
+
+impl SqliteStore {
+    /// A query SQL cannot answer exactly: the rows the condition selects, checked with the
+    /// matcher, sorted and paged here.
+    fn query_in_memory(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        cond: &str,
+        params: &[SqlValue],
+    ) -> Result<Page, StoreError> {
+        let candidates = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT r.seq, r.doc FROM resources AS r WHERE {cond} ORDER BY r.seq"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params_from_iter(params.iter()), |r| {
+                    Ok(Row {
+                        seq: r.get(0)?,
+                        doc: r.get(1)?,
+                    })
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<Row>, _>>()
+                .map_err(unavailable)?;
+            rows.into_iter()
+                .map(|row| {
+                    let seq = row.seq;
+                    self.resource(conn, scope, row).map(|r| (seq as u64, r))
+                })
+                .collect::<Result<Vec<(u64, Value)>, StoreError>>()
+        })?;
+        let matched: Vec<(u64, Value)> = candidates
+            .into_iter()
+            .filter(|(_, r)| query.matcher.as_ref().is_none_or(|m| m.matches(r)))
+            .collect();
+        super::memory::page_of(matched, query, |(seq, _)| *seq, |(_, r)| r, |_| true)
+    }
+}
