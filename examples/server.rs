@@ -8,7 +8,8 @@
 //! - `SCIM_ADDR`: the address to listen on (default `127.0.0.1:8080`).
 //! - `SCIM_API_KEY`: the bearer token identity providers must send; when unset, one is
 //!   generated and printed once at start-up.
-//! - `SCIM_DB`: the store. Only `:memory:` exists for now (the default): the directory
+//! - `SCIM_DB`: the SQLite database file (default `scim.db` in the working directory), so
+//!   that the directory survives restarts; `:memory:` selects the in-memory store, which
 //!   lives as long as the process.
 //!
 //! The glue is the `scim` handler: read the body, hand the request to the service, and
@@ -20,8 +21,10 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use axum::Router;
+use std::sync::Arc;
+
 use scimkit::service::{BearerToken, ScimService};
-use scimkit::store::MemoryStore;
+use scimkit::store::{MemoryStore, ResourceStore, SqliteStore};
 
 async fn scim(State(service): State<ScimService>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -47,22 +50,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::var("SCIM_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:8080".into())
         .parse()?;
-    let db = std::env::var("SCIM_DB").unwrap_or_else(|_| ":memory:".into());
-    if db != ":memory:" {
-        return Err(format!("SCIM_DB={db}: only :memory: is available in this version").into());
-    }
+    let db = std::env::var("SCIM_DB").unwrap_or_else(|_| "scim.db".into());
+    let store: Arc<dyn ResourceStore> = if db == ":memory:" {
+        Arc::new(MemoryStore::new())
+    } else {
+        Arc::new(SqliteStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?)
+    };
     let (key, generated) = match std::env::var("SCIM_API_KEY") {
         Ok(key) if !key.is_empty() => (key, false),
         _ => (generated_key(), true),
     };
     let base_url = format!("http://{addr}/scim/v2");
-    let service = ScimService::builder(MemoryStore::new())
+    let service = ScimService::builder(store)
         .authenticator(BearerToken::new(&key, "default"))
         .base_url(&base_url)
         .build();
     let app = Router::new().fallback(scim).with_state(service);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("SCIM base URL: {base_url}");
+    println!("Store: {db}");
     if generated {
         println!("API key (shown once): {key}");
     }

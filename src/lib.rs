@@ -68,6 +68,25 @@
 //! applies it all or nothing, tolerating what Entra ID, Okta and JumpCloud send under the
 //! lenient [`Compat`] profile (see the [`patch`] module).
 //!
+//! ## Serving and storing
+//!
+//! [`service::ScimService`] answers `http::Request`s with `http::Response`s, without a web
+//! framework; it reaches storage through the [`store::ResourceStore`] trait. Two stores come
+//! with the crate: [`store::MemoryStore`], and (feature `sqlite`, on by default)
+//! `store::SqliteStore`, persistent, with filters pushed down to SQL through the
+//! `sql` module. `examples/server.rs` is a complete server under axum:
+//!
+//! ```no_run
+//! use scimkit::service::{BearerToken, ScimService};
+//! use scimkit::store::SqliteStore;
+//!
+//! let service = ScimService::builder(SqliteStore::open("scim.db")?)
+//!     .authenticator(BearerToken::new("a long random token", "tenant-1"))
+//!     .build();
+//! // In the web framework's handler: `service.handle(request).await`.
+//! # Ok::<(), scimkit::store::StoreError>(())
+//! ```
+//!
 //! Bad filters are errors that point at the offending byte and become a SCIM
 //! `400 invalidFilter`:
 //!

@@ -87,6 +87,37 @@ pub fn instant(text: &str) -> Option<String> {
     Some(format!("{secs:020}.{:09}", t.timestamp_subsec_nanos()))
 }
 
+/// Whether a part of a condition is negated: in the whole condition (`whole`, for the
+/// superset an untranslatable part must keep), and below the nearest `WHERE` that reads
+/// NULL as false (`local`, for whether a missing value may stay NULL).
+#[derive(Clone, Copy)]
+struct Polarity {
+    whole: bool,
+    local: bool,
+}
+
+impl Polarity {
+    const ROOT: Polarity = Polarity {
+        whole: true,
+        local: true,
+    };
+
+    fn negated(self) -> Polarity {
+        Polarity {
+            whole: !self.whole,
+            local: !self.local,
+        }
+    }
+
+    /// At the root of a subquery's `WHERE`.
+    fn in_where(self) -> Polarity {
+        Polarity {
+            whole: self.whole,
+            local: true,
+        }
+    }
+}
+
 /// Where a comparison reads its values.
 enum Slot {
     /// One JSON value: a SQL expression for its value and one for its JSON type.
@@ -146,7 +177,7 @@ impl<'a> Translator<'a> {
             exact: true,
             aliases: 0,
         };
-        let sql = self.node(filter, self.doc, None, true, &mut out);
+        let sql = self.node(filter, self.doc, None, Polarity::ROOT, &mut out);
         SqlFilter {
             sql,
             params: out.params,
@@ -197,18 +228,19 @@ impl<'a> Translator<'a> {
 
     /// The condition for `filter` on the JSON object `base`; inside a value path,
     /// `within` is the complex attribute whose element `base` is. Untranslatable parts
-    /// become `1` where `positive` (the condition stays a superset) and `0` otherwise.
+    /// become `1` where the whole condition is not negated (it stays a superset) and `0`
+    /// otherwise.
     fn node(
         &self,
         filter: &Filter,
         base: &str,
         within: Option<&'a Attribute>,
-        positive: bool,
+        pol: Polarity,
         out: &mut Out,
     ) -> String {
         let give_up = |out: &mut Out| {
             out.exact = false;
-            if positive { "1" } else { "0" }.to_owned()
+            if pol.whole { "1" } else { "0" }.to_owned()
         };
         match filter {
             Filter::And(terms) | Filter::Or(terms) => {
@@ -219,16 +251,19 @@ impl<'a> Translator<'a> {
                 };
                 let parts: Vec<String> = terms
                     .iter()
-                    .map(|t| self.node(t, base, within, positive, out))
+                    .map(|t| self.node(t, base, within, pol, out))
                     .collect();
                 format!("({})", parts.join(joiner))
             }
             Filter::Not(inner) => {
-                format!("(NOT {})", self.node(inner, base, within, !positive, out))
+                format!(
+                    "(NOT {})",
+                    self.node(inner, base, within, pol.negated(), out)
+                )
             }
             Filter::Present(path) if !self.defined(path, within) => "0".into(),
             Filter::Present(path) => match self.slot(path, base, within) {
-                Some(slot) => self.exists(slot, out, |v, t, _| present(v, t)),
+                Some(slot) => self.exists(slot, pol.local, out, |v, t, _| present(v, t)),
                 None => give_up(out),
             },
             Filter::Compare { path, op, value } if !self.defined(path, within) => {
@@ -238,7 +273,7 @@ impl<'a> Translator<'a> {
                 if absent { "1" } else { "0" }.into()
             }
             Filter::Compare { path, op, value } => {
-                match self.compare(path, *op, value, base, within, out) {
+                match self.compare((path, *op, value), base, within, pol.local, out) {
                     Some(sql) => sql,
                     None => give_up(out),
                 }
@@ -264,14 +299,19 @@ impl<'a> Translator<'a> {
                     out.aliases += 1;
                     let alias = format!("e{}", out.aliases);
                     let element = format!("{alias}.value");
-                    let inner = self.node(filter, &element, Some(attr), positive, out);
+                    let inner = self.node(filter, &element, Some(attr), pol.in_where(), out);
                     format!(
                         "EXISTS (SELECT 1 FROM {source} AS {alias} WHERE CASE WHEN {alias}.type = 'object' THEN {inner} ELSE 0 END)"
                     )
                 } else {
                     let object = format!("json_extract({base}, '{list}')");
-                    let inner = self.node(filter, &object, Some(attr), positive, out);
-                    format!("coalesce((json_type({base}, '{list}') = 'object' AND {inner}), 0)")
+                    let inner = self.node(filter, &object, Some(attr), pol, out);
+                    let cond = format!("json_type({base}, '{list}') = 'object' AND {inner}");
+                    if pol.local {
+                        format!("({cond})")
+                    } else {
+                        format!("coalesce(({cond}), 0)")
+                    }
                 }
             }
         }
@@ -379,11 +419,15 @@ impl<'a> Translator<'a> {
     fn exists(
         &self,
         slot: (Slot, &Attribute, Option<&Attribute>),
+        positive: bool,
         out: &mut Out,
         test: impl FnOnce(&str, &str, &mut Out) -> String,
     ) -> String {
         match slot.0 {
-            // Missing values make SQL's NULL; the filter's logic has two values.
+            // A missing value makes SQL's NULL, which a WHERE clause takes for false: right
+            // where the condition is not negated, and kept bare there so that an index on
+            // the value can serve it; under NOT it must be a plain false.
+            Slot::One { value, ty } if positive => format!("({})", test(&value, &ty, out)),
             Slot::One { value, ty } => format!("coalesce(({}), 0)", test(&value, &ty, out)),
             Slot::Each { source, sub } => {
                 out.aliases += 1;
@@ -404,19 +448,21 @@ impl<'a> Translator<'a> {
         }
     }
 
+    /// `path op value`, where a missing value may stay NULL when `positive`.
     fn compare(
         &self,
-        path: &AttrPath,
-        op: CompareOp,
-        value: &CompValue,
+        (path, op, value): (&AttrPath, CompareOp, &CompValue),
         base: &str,
         within: Option<&'a Attribute>,
+        positive: bool,
         out: &mut Out,
     ) -> Option<String> {
         let (mut slot, attr, sub) = self.slot(path, base, within)?;
         if let CompValue::Null = value {
-            // `eq null` and `ne null` ask whether the attribute itself has a value.
-            let present = self.exists((slot, attr, sub), out, |v, t, _| present(v, t));
+            // `eq null` and `ne null` ask whether the attribute itself has a value; `eq`
+            // negates it.
+            let inner = positive == (op == CompareOp::Ne);
+            let present = self.exists((slot, attr, sub), inner, out, |v, t, _| present(v, t));
             return match op {
                 CompareOp::Eq => Some(format!("(NOT {present})")),
                 CompareOp::Ne => Some(present),
@@ -488,7 +534,9 @@ impl<'a> Translator<'a> {
                 _ => Test::Str(s.clone(), case_exact),
             },
         };
-        Some(self.exists((slot, attr, sub), out, |v, t, out| test.sql(op, v, t, out)))
+        Some(self.exists((slot, attr, sub), positive, out, |v, t, out| {
+            test.sql(op, v, t, out)
+        }))
     }
 }
 
@@ -517,6 +565,16 @@ fn sql_op(op: CompareOp) -> &'static str {
         CompareOp::Le => "<=",
         CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
     }
+}
+
+/// The least string above every string that starts with `prefix` (its last character
+/// stepped up), or `None` when there is none.
+fn successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let last = chars.pop()?;
+    let next = (last as u32 + 1..=char::MAX as u32).find_map(char::from_u32)?;
+    chars.push(next);
+    Some(chars.into_iter().collect())
 }
 
 /// `is_present` of the evaluator on one JSON value. `CASE` evaluates only the branch
@@ -557,7 +615,15 @@ impl Test {
                         return format!("{t} = 'text'");
                     }
                     CompareOp::Co => format!("instr({value}, ?) > 0"),
-                    CompareOp::Sw => format!("instr({value}, ?) = 1"),
+                    CompareOp::Sw => match successor(&wanted) {
+                        // Also as a range, which an index on the value can serve.
+                        Some(upper) => {
+                            out.params.push(SqlParam::Text(wanted.clone()));
+                            out.params.push(SqlParam::Text(upper));
+                            format!("{value} >= ? AND {value} < ? AND instr({value}, ?) = 1")
+                        }
+                        None => format!("instr({value}, ?) = 1"),
+                    },
                     CompareOp::Ew => {
                         out.params.push(SqlParam::Text(wanted.clone()));
                         format!("substr({value}, -length(?)) = ?")

@@ -99,7 +99,7 @@ mod translation {
             prop::option::of(pick(WORDS)),
             prop::option::of(pick(WORDS)),
             prop::option::of(any::<bool>()),
-            prop::collection::vec((pick(WORDS), pick(&["work", "home", "other"]), any::<bool>()), 0..3),
+            prop::collection::vec((pick(WORDS), prop::option::of(pick(&["work", "home", "other"])), any::<bool>()), 0..3),
             prop::option::of((prop::option::of(pick(WORDS)), prop::option::of(pick(WORDS)))),
             pick(TIMES),
             prop::option::of(pick(WORDS)),
@@ -113,7 +113,13 @@ mod translation {
                 if let Some(e) = external { u["externalId"] = json!(e); }
                 if let Some(a) = active { u["active"] = json!(a); }
                 if !emails.is_empty() {
-                    u["emails"] = emails.iter().map(|(v, t, p)| json!({"value": v, "type": t, "primary": p})).collect();
+                    u["emails"] = emails
+                        .iter()
+                        .map(|(v, t, p)| match t {
+                            Some(t) => json!({"value": v, "type": t, "primary": p}),
+                            None => json!({"value": v, "primary": p}),
+                        })
+                        .collect();
                 }
                 if let Some((g, f)) = name {
                     u["name"] = json!({});
@@ -166,6 +172,7 @@ mod translation {
             1 => (pick(&["type", "value", "primary"]), pick(&["eq", "co", "ne"]), literal(), pick(&["emails", "name"]))
                 .prop_map(|(s, o, v, a)| format!("{a}[{s} {o} {v}]")),
             1 => (literal(), literal()).prop_map(|(t, v)| format!("emails[type eq {t} and not (value co {v})]")),
+            1 => literal().prop_map(|t| format!("not (emails[not (type eq {t})])")),
         ]
     }
 
@@ -305,4 +312,87 @@ async fn group_members_live_apart_and_filters_reach_them() {
             .unwrap()),
         ["g3"]
     );
+}
+
+mod concurrency {
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use scimkit::service::{BearerToken, ScimService};
+    use scimkit::store::SqliteStore;
+    use serde_json::{json, Value};
+
+    fn service(name: &str) -> ScimService {
+        let store = SqliteStore::open(super::temp_db(name)).unwrap();
+        ScimService::builder(store)
+            .authenticator(BearerToken::new("t", "acme"))
+            .build()
+    }
+
+    async fn call(svc: &ScimService, method: &str, uri: &str, body: Value) -> (u16, Value) {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("Authorization", "Bearer t")
+            .body(Bytes::from(body.to_string()))
+            .unwrap();
+        let response = svc.handle(request).await;
+        let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+        (response.status().as_u16(), json)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_hundred_concurrent_creates_of_one_user_name_give_one_201() {
+        let svc = Arc::new(service("race"));
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let svc = Arc::clone(&svc);
+                tokio::spawn(async move {
+                    // The same userName in different cases: caseExact is false.
+                    let name = if i % 2 == 0 { "BJensen" } else { "bjensen" };
+                    call(&svc, "POST", "/scim/v2/Users", json!({"userName": name})).await
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            let (status, body) = t.await.unwrap();
+            if status == 409 {
+                assert_eq!(body["scimType"], "uniqueness");
+            }
+            statuses.push(status);
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1);
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 99);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_member_adds_to_one_group_all_land() {
+        let svc = Arc::new(service("members"));
+        let (_, group) = call(
+            &svc,
+            "POST",
+            "/scim/v2/Groups",
+            json!({"displayName": "Everyone"}),
+        )
+        .await;
+        let uri = format!("/scim/v2/Groups/{}", group["id"].as_str().unwrap());
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let (svc, uri) = (Arc::clone(&svc), uri.clone());
+                tokio::spawn(async move {
+                    let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [{"op": "add", "path": "members", "value": [{"value": format!("user-{i}")}]}]});
+                    call(&svc, "PATCH", &uri, add).await.0
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+        let (_, got) = call(&svc, "GET", &uri, Value::Null).await;
+        let members = got["members"].as_array().unwrap();
+        assert_eq!(members.len(), 100);
+        assert_eq!(got["meta"]["version"], "W/\"101\"");
+    }
 }

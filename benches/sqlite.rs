@@ -1,0 +1,93 @@
+//! The SQLite store at 1,000 and 1,000,000 users: a `userName eq` lookup and a filtered
+//! page of 100 (`userName sw`, 1,000 matches), through the store as the service calls it.
+//!
+//! The databases are built once into `target/scimkit-bench/` (the large one takes a few
+//! minutes) and reused by later runs.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use scimkit::eval::Matcher;
+use scimkit::schema::Registry;
+use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore};
+use scimkit::Filter;
+use serde_json::json;
+
+fn database(rt: &tokio::runtime::Runtime, users: usize) -> SqliteStore {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scimkit-bench");
+    std::fs::create_dir_all(&dir).expect("bench directory");
+    let path = dir.join(format!("users-{users}.db"));
+    let ready = dir.join(format!("users-{users}.ready"));
+    if !ready.exists() {
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).expect("open");
+        let scope = Scope::new("bench", "User");
+        rt.block_on(async {
+            for i in 0..users {
+                let user = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "id": format!("id-{i:07}"), "userName": format!("user-{i:07}@example.com"),
+                    "externalId": format!("ext-{i}"), "active": true,
+                    "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{i}")},
+                    "emails": [{"value": format!("user-{i:07}@example.com"), "type": "work", "primary": true}],
+                    "meta": {"resourceType": "User", "created": "2026-11-23T12:00:00.000Z", "lastModified": "2026-11-23T12:00:00.000Z"}
+                });
+                store.create(&scope, user, &[]).await.expect("create");
+            }
+        });
+        std::fs::write(&ready, "").expect("marker");
+    }
+    SqliteStore::open(&path).expect("open")
+}
+
+fn query(filter: &str, count: usize) -> Query {
+    let registry = Registry::scim_default();
+    let users = registry.resource_type("User").expect("User");
+    let filter: Filter = filter.parse().expect("filter");
+    Query {
+        matcher: Some(Matcher::new(&filter, &users).expect("matcher")),
+        filter: Some(filter),
+        paging: Paging::Index {
+            start_index: 1,
+            count,
+        },
+        ..Query::default()
+    }
+}
+
+fn sqlite(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut group = c.benchmark_group("sqlite");
+    group.sample_size(30);
+    let scope = Scope::new("bench", "User");
+    for users in [1_000usize, 1_000_000] {
+        let store = database(&rt, users);
+        let lookup = query(
+            &format!(r#"userName eq "USER-{:07}@example.com""#, users / 2),
+            100,
+        );
+        group.bench_with_input(BenchmarkId::new("user_name_eq", users), &users, |b, _| {
+            b.iter(|| {
+                let page = rt.block_on(store.query(&scope, &lookup)).expect("query");
+                assert_eq!(page.total_results, 1);
+            })
+        });
+        // 1,000 matches at 1,000,000 users; every user at 1,000.
+        let prefix = if users > 1_000 { "user-0001" } else { "user-" };
+        let page = query(&format!(r#"userName sw "{prefix}""#), 100);
+        group.bench_with_input(
+            BenchmarkId::new("filtered_page_of_100", users),
+            &users,
+            |b, _| {
+                b.iter(|| {
+                    let page = rt.block_on(store.query(&scope, &page)).expect("query");
+                    assert_eq!(page.resources.len(), 100);
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sqlite);
+criterion_main!(benches);
