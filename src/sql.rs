@@ -12,10 +12,16 @@
 //! [`SqlFilter::exact`] is `false` — the store then checks the rows it reads with the
 //! `Matcher`. A store can always trust the rows an exact condition selects.
 //!
-//! The dialect is SQLite's JSON1. Two functions must be registered on the connection:
-//! `scim_fold(text)`, which lower-cases as [`fold`] does (SQLite's `lower` knows ASCII
-//! only), and `scim_instant(text)`, which maps an `xsd:dateTime` to [`instant`]'s sortable
-//! text or `NULL`. [`SqliteStore`](crate::store::SqliteStore) does this.
+//! Two dialects: SQLite's JSON1 (the default: documents in a `TEXT` column, `?`
+//! placeholders) and PostgreSQL's `jsonb` ([`Dialect::Postgres`]: `$n` placeholders, every
+//! parameter bound as text). Both call two functions the database must have:
+//! `scim_fold(text)`, which lower-cases as [`fold`] does, and `scim_instant(text)`, which
+//! maps an `xsd:dateTime` to [`instant`]'s sortable text or `NULL`. On SQLite they are
+//! registered on each connection ([`SqliteStore`](crate::store::SqliteStore) does this);
+//! on PostgreSQL [`POSTGRES_FUNCTIONS`] creates them. PostgreSQL's `lower` differs from
+//! [`fold`] on two characters (a final `Σ`, which Rust folds to `ς`, and `İ`), and its
+//! timestamps keep microseconds where [`instant`] keeps nanoseconds; `scim_instant` there
+//! reads the text itself, so dateTimes compare exactly in both.
 //!
 //! ```
 //! use scimkit::schema::Registry;
@@ -37,7 +43,41 @@ use crate::eval::parse_datetime;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::schema::{AttrKind, Attribute, ResourceTypeView};
 
-/// A value bound to a `?` placeholder, in order.
+/// The SQL a [`Translator`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// SQLite with JSON1: documents as JSON text, `?` placeholders.
+    #[default]
+    Sqlite,
+    /// PostgreSQL: documents as `jsonb`, `$1`, `$2`, … placeholders, every parameter text.
+    Postgres,
+}
+
+/// The functions the PostgreSQL dialect calls, to run once in the database.
+pub const POSTGRES_FUNCTIONS: &str = r#"
+CREATE OR REPLACE FUNCTION scim_fold(t text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lower(t) $$;
+CREATE OR REPLACE FUNCTION scim_instant(t text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    m text[];
+    secs numeric;
+BEGIN
+    m := regexp_match(t, '^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$');
+    IF m IS NULL THEN
+        RETURN NULL;
+    END IF;
+    secs := extract(epoch FROM (m[1] || ' ' || m[2] || coalesce(upper(m[4]), 'Z'))::timestamptz);
+    RETURN lpad((trunc(secs)::bigint + 4611686018427387904)::text, 20, '0') || '.'
+        || substr(rpad(coalesce(substr(m[3], 2), ''), 9, '0'), 1, 9);
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END
+$$;
+"#;
+
+/// A value bound to a placeholder, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlParam {
     /// A text value.
@@ -61,8 +101,9 @@ pub struct SqlFilter {
 }
 
 /// Where the elements of a multi-valued attribute come from when a store keeps them
-/// outside the document: a table expression with columns `value` (the element's JSON
-/// text) and `type` (its JSON type, as `json_each` names it).
+/// outside the document: a table expression with a column `value`, the element (SQLite:
+/// its JSON text, with a column `type` naming its JSON type as `json_each` does;
+/// PostgreSQL: `jsonb`).
 pub type ElementSource<'a> = dyn Fn(&Attribute) -> Option<String> + 'a;
 
 /// Translates filters and sorts for one resource type.
@@ -70,6 +111,8 @@ pub struct Translator<'a> {
     view: &'a ResourceTypeView<'a>,
     doc: &'a str,
     elements: Option<&'a ElementSource<'a>>,
+    dialect: Dialect,
+    first_param: usize,
 }
 
 /// SCIM's case folding for case-insensitive strings: Unicode lower case, as the
@@ -120,29 +163,95 @@ impl Polarity {
 
 /// Where a comparison reads its values.
 enum Slot {
-    /// One JSON value: a SQL expression for its value and one for its JSON type.
-    One { value: String, ty: String },
-    /// Each element of a multi-valued attribute: the table expression, and the element's
-    /// sub-attribute to read (`None`: the element itself).
-    Each { source: String, sub: Option<String> },
+    /// One JSON value.
+    One(Val),
+    /// Each element of a multi-valued attribute: the table function or subquery, and the
+    /// element's sub-attribute to read (`None`: the element itself).
+    Each { source: Source, sub: Option<String> },
+}
+
+/// The elements of a multi-valued attribute.
+enum Source {
+    /// In the document: the JSON expression holding it and the keys to it.
+    Document(String, Vec<String>),
+    /// Where the store keeps them.
+    Table(String),
+}
+
+/// One JSON value, as SQL expressions.
+struct Val {
+    /// SQLite: the SQL value (`json_extract`); PostgreSQL: the text (`#>> '{}'`).
+    text: String,
+    /// Its JSON type, in the dialect's names.
+    ty: String,
+    /// The value as JSON (SQLite: JSON text for arrays and objects; PostgreSQL: `jsonb`).
+    json: String,
 }
 
 struct Out {
     params: Vec<SqlParam>,
     exact: bool,
     aliases: usize,
+    dialect: Dialect,
+    first_param: usize,
+}
+
+impl Out {
+    /// Binds a value; returns its placeholder.
+    fn bind(&mut self, param: SqlParam) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                self.params.push(param);
+                "?".into()
+            }
+            Dialect::Postgres => {
+                let n = self.first_param + self.params.len();
+                let (text, cast) = match param {
+                    SqlParam::Text(t) => (t, ""),
+                    SqlParam::Integer(i) => (i.to_string(), "::numeric"),
+                    SqlParam::Real(r) => (r.to_string(), "::numeric"),
+                };
+                self.params.push(SqlParam::Text(text));
+                format!("(${n}::text){cast}")
+            }
+        }
+    }
+
+    fn truth(&self, value: bool) -> &'static str {
+        match (self.dialect, value) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Postgres, true) => "TRUE",
+            (Dialect::Postgres, false) => "FALSE",
+        }
+    }
+}
+
+/// Whether a key can be written into a path literal as it is.
+fn quotable(key: &str) -> bool {
+    !key.contains(['"', '\'', '\\', ',', '{', '}'])
+        && !key.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 /// A JSON path literal for SQLite: `$."a"."b"`; `None` when a name cannot be quoted.
 fn json_path(keys: &[&str]) -> Option<String> {
     let mut path = String::from("$");
     for key in keys {
-        if key.contains(['"', '\'', '\\']) || key.chars().any(char::is_control) {
+        if !quotable(key) {
             return None;
         }
         let _ = write!(path, ".\"{key}\"");
     }
     Some(path)
+}
+
+/// A `text[]` path literal for PostgreSQL's `#>`: `'{"a","b"}'`.
+fn pg_path(keys: &[&str]) -> Option<String> {
+    if !keys.iter().all(|k| quotable(k)) {
+        return None;
+    }
+    let quoted: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    Some(format!("'{{{}}}'", quoted.join(",")))
 }
 
 fn is_string_kind(kind: AttrKind) -> bool {
@@ -160,7 +269,17 @@ impl<'a> Translator<'a> {
             view,
             doc,
             elements: None,
+            dialect: Dialect::Sqlite,
+            first_param: 1,
         }
+    }
+
+    /// Writes `dialect`. For PostgreSQL, `first_param` is the number of the first
+    /// placeholder (`$1` when the condition's parameters come first in the query).
+    pub fn dialect(mut self, dialect: Dialect, first_param: usize) -> Translator<'a> {
+        self.dialect = dialect;
+        self.first_param = first_param.max(1);
+        self
     }
 
     /// Reads the elements of the multi-valued attributes `source` names from where the
@@ -176,6 +295,8 @@ impl<'a> Translator<'a> {
             params: Vec::new(),
             exact: true,
             aliases: 0,
+            dialect: self.dialect,
+            first_param: self.first_param,
         };
         let sql = self.node(filter, self.doc, None, Polarity::ROOT, &mut out);
         SqlFilter {
@@ -185,10 +306,13 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// An `ORDER BY` key for `path`: its value (a multi-valued attribute's primary
-    /// element, else its first), with the text folded unless `caseExact`. `None` when the
-    /// path cannot be sorted in SQL.
+    /// An `ORDER BY` key for `path` (SQLite): its value (a multi-valued attribute's
+    /// primary element, else its first), and whether it is `caseExact` (else sort by
+    /// `scim_fold` of it first). `None` when the path cannot be sorted in SQL.
     pub fn sort_key(&self, path: &AttrPath) -> Option<(String, bool)> {
+        if self.dialect != Dialect::Sqlite {
+            return None;
+        }
         let resolved = self.view.resolve_path(path)?;
         let attr = resolved.attribute;
         let ext = resolved
@@ -240,7 +364,7 @@ impl<'a> Translator<'a> {
     ) -> String {
         let give_up = |out: &mut Out| {
             out.exact = false;
-            if pol.whole { "1" } else { "0" }.to_owned()
+            out.truth(pol.whole).to_owned()
         };
         match filter {
             Filter::And(terms) | Filter::Or(terms) => {
@@ -261,16 +385,16 @@ impl<'a> Translator<'a> {
                     self.node(inner, base, within, pol.negated(), out)
                 )
             }
-            Filter::Present(path) if !self.defined(path, within) => "0".into(),
+            Filter::Present(path) if !self.defined(path, within) => out.truth(false).into(),
             Filter::Present(path) => match self.slot(path, base, within) {
-                Some(slot) => self.exists(slot, pol.local, out, |v, t, _| present(v, t)),
+                Some(slot) => self.exists(slot, pol.local, out, |v, out| present(v, out.dialect)),
                 None => give_up(out),
             },
             Filter::Compare { path, op, value } if !self.defined(path, within) => {
                 // An attribute no schema defines is absent from resources that follow
                 // their schemas: only `eq null` holds.
                 let absent = matches!((op, value), (CompareOp::Eq, CompValue::Null));
-                if absent { "1" } else { "0" }.into()
+                out.truth(absent).into()
             }
             Filter::Compare { path, op, value } => {
                 match self.compare((path, *op, value), base, within, pol.local, out) {
@@ -288,29 +412,31 @@ impl<'a> Translator<'a> {
                 if attr.kind != AttrKind::Complex {
                     return give_up(out);
                 }
-                let Some(list) = json_path(&keys) else {
+                if !keys.iter().all(|k| quotable(k)) {
                     return give_up(out);
-                };
+                }
                 if attr.multi_valued {
-                    let source = self
-                        .elements
-                        .and_then(|e| e(attr))
-                        .unwrap_or_else(|| format!("json_each({base}, '{list}')"));
+                    let source = self.source(attr, base, &keys);
                     out.aliases += 1;
                     let alias = format!("e{}", out.aliases);
+                    let from = self.from(&source, &alias);
+                    let is_object = self.element_is_object(&alias);
                     let element = format!("{alias}.value");
                     let inner = self.node(filter, &element, Some(attr), pol.in_where(), out);
+                    let no = out.truth(false);
                     format!(
-                        "EXISTS (SELECT 1 FROM {source} AS {alias} WHERE CASE WHEN {alias}.type = 'object' THEN {inner} ELSE 0 END)"
+                        "EXISTS (SELECT 1 FROM {from} WHERE CASE WHEN {is_object} THEN {inner} ELSE {no} END)"
                     )
                 } else {
-                    let object = format!("json_extract({base}, '{list}')");
+                    let Some((object, is_object)) = self.object_at(base, &keys) else {
+                        return give_up(out);
+                    };
                     let inner = self.node(filter, &object, Some(attr), pol, out);
-                    let cond = format!("json_type({base}, '{list}') = 'object' AND {inner}");
+                    let cond = format!("{is_object} AND {inner}");
                     if pol.local {
                         format!("({cond})")
                     } else {
-                        format!("coalesce(({cond}), 0)")
+                        format!("coalesce(({cond}), {})", out.truth(false))
                     }
                 }
             }
@@ -368,30 +494,22 @@ impl<'a> Translator<'a> {
             if sub.multi_valued {
                 return None;
             }
-            let p = json_path(&[&sub.name])?;
-            return Some((
-                Slot::One {
-                    value: format!("json_extract({base}, '{p}')"),
-                    ty: format!("json_type({base}, '{p}')"),
-                },
-                sub,
-                None,
-            ));
+            return Some((Slot::One(self.scalar(base, &[&sub.name])?), sub, None));
         }
         let (attr, mut keys) = self.top(path)?;
         let sub = match &path.sub_attr {
             Some(name) => Some(attr.sub_attribute(name)?),
             None => None,
         };
-        if sub.is_some_and(|s| s.multi_valued) {
+        if sub.is_some_and(|s| s.multi_valued) || !keys.iter().all(|k| quotable(k)) {
             return None;
         }
         if attr.multi_valued {
-            let source = match self.elements.and_then(|e| e(attr)) {
-                Some(source) => source,
-                None => format!("json_each({base}, '{}')", json_path(&keys)?),
-            };
+            let source = self.source(attr, base, &keys);
             let sub_name = sub.map(|s| s.name.clone());
+            if sub_name.as_deref().is_some_and(|n| !quotable(n)) {
+                return None;
+            }
             return Some((
                 Slot::Each {
                     source,
@@ -404,46 +522,132 @@ impl<'a> Translator<'a> {
         if let Some(s) = sub {
             keys.push(&s.name);
         }
-        let p = json_path(&keys)?;
-        Some((
-            Slot::One {
-                value: format!("json_extract({base}, '{p}')"),
-                ty: format!("json_type({base}, '{p}')"),
-            },
-            attr,
-            sub,
-        ))
+        Some((Slot::One(self.scalar(base, &keys)?), attr, sub))
     }
 
-    /// `EXISTS` over the slot's values (or the one value): `test(value, type, out)`.
+    /// The elements of a multi-valued attribute.
+    fn source(&self, attr: &Attribute, base: &str, keys: &[&str]) -> Source {
+        match self.elements.and_then(|e| e(attr)) {
+            Some(table) => Source::Table(table),
+            None => Source::Document(
+                base.to_owned(),
+                keys.iter().map(|k| (*k).to_owned()).collect(),
+            ),
+        }
+    }
+
+    /// The elements as a `FROM` item named `alias`, with a column `value`.
+    fn from(&self, source: &Source, alias: &str) -> String {
+        match (source, self.dialect) {
+            (Source::Table(table), _) => format!("{table} AS {alias}"),
+            (Source::Document(base, keys), Dialect::Sqlite) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let path = json_path(&keys).unwrap_or_else(|| "$.\"\"".into());
+                format!("json_each({base}, '{path}') AS {alias}")
+            }
+            (Source::Document(base, keys), Dialect::Postgres) => {
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let path = pg_path(&keys).unwrap_or_else(|| "'{}'".into());
+                let j = format!("({base} #> {path})");
+                // A lone value is one element, as the evaluator reads it.
+                format!(
+                    "jsonb_array_elements(CASE WHEN jsonb_typeof({j}) = 'array' THEN {j} \
+                     WHEN {j} IS NULL THEN '[]'::jsonb ELSE jsonb_build_array({j}) END) AS {alias}(value)"
+                )
+            }
+        }
+    }
+
+    /// The JSON value at `keys` under the JSON object `base`.
+    fn scalar(&self, base: &str, keys: &[&str]) -> Option<Val> {
+        Some(match self.dialect {
+            Dialect::Sqlite => {
+                let p = json_path(keys)?;
+                let value = format!("json_extract({base}, '{p}')");
+                Val {
+                    text: value.clone(),
+                    ty: format!("json_type({base}, '{p}')"),
+                    json: value,
+                }
+            }
+            Dialect::Postgres => pg_val(format!("({base} #> {})", pg_path(keys)?)),
+        })
+    }
+
+    /// The object at `keys` under `base`, and the condition that it is one.
+    fn object_at(&self, base: &str, keys: &[&str]) -> Option<(String, String)> {
+        Some(match self.dialect {
+            Dialect::Sqlite => {
+                let p = json_path(keys)?;
+                (
+                    format!("json_extract({base}, '{p}')"),
+                    format!("json_type({base}, '{p}') = 'object'"),
+                )
+            }
+            Dialect::Postgres => {
+                let j = format!("({base} #> {})", pg_path(keys)?);
+                let is_object = format!("jsonb_typeof({j}) = 'object'");
+                (j, is_object)
+            }
+        })
+    }
+
+    fn element_is_object(&self, alias: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("{alias}.type = 'object'"),
+            Dialect::Postgres => format!("jsonb_typeof({alias}.value) = 'object'"),
+        }
+    }
+
+    /// An element, or its sub-attribute `sub`.
+    fn element(&self, alias: &str, sub: Option<&str>) -> Val {
+        match (self.dialect, sub) {
+            (Dialect::Sqlite, None) => Val {
+                text: format!("{alias}.value"),
+                ty: format!("{alias}.type"),
+                json: format!("{alias}.value"),
+            },
+            (Dialect::Sqlite, Some(sub)) => {
+                let p = json_path(&[sub]).unwrap_or_default();
+                let value = format!(
+                    "(CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, '{p}') END)"
+                );
+                Val {
+                    text: value.clone(),
+                    ty: format!(
+                        "(CASE WHEN {alias}.type = 'object' THEN json_type({alias}.value, '{p}') END)"
+                    ),
+                    json: value,
+                }
+            }
+            (Dialect::Postgres, None) => pg_val(format!("{alias}.value")),
+            (Dialect::Postgres, Some(sub)) => pg_val(format!("({alias}.value -> '{sub}')")),
+        }
+    }
+
+    /// `EXISTS` over the slot's values (or the one value).
     fn exists(
         &self,
         slot: (Slot, &Attribute, Option<&Attribute>),
         positive: bool,
         out: &mut Out,
-        test: impl FnOnce(&str, &str, &mut Out) -> String,
+        test: impl FnOnce(&Val, &mut Out) -> String,
     ) -> String {
         match slot.0 {
             // A missing value makes SQL's NULL, which a WHERE clause takes for false: right
             // where the condition is not negated, and kept bare there so that an index on
             // the value can serve it; under NOT it must be a plain false.
-            Slot::One { value, ty } if positive => format!("({})", test(&value, &ty, out)),
-            Slot::One { value, ty } => format!("coalesce(({}), 0)", test(&value, &ty, out)),
+            Slot::One(val) if positive => format!("({})", test(&val, out)),
+            Slot::One(val) => {
+                let cond = test(&val, out);
+                format!("coalesce(({cond}), {})", out.truth(false))
+            }
             Slot::Each { source, sub } => {
                 out.aliases += 1;
                 let alias = format!("e{}", out.aliases);
-                let cond = match sub {
-                    Some(sub) => {
-                        let p = json_path(&[&sub]).unwrap_or_default();
-                        test(
-                            &format!("(CASE WHEN {alias}.type = 'object' THEN json_extract({alias}.value, '{p}') END)"),
-                            &format!("(CASE WHEN {alias}.type = 'object' THEN json_type({alias}.value, '{p}') END)"),
-                            out,
-                        )
-                    }
-                    None => test(&format!("{alias}.value"), &format!("{alias}.type"), out),
-                };
-                format!("EXISTS (SELECT 1 FROM {source} AS {alias} WHERE {cond})")
+                let from = self.from(&source, &alias);
+                let cond = test(&self.element(&alias, sub.as_deref()), out);
+                format!("EXISTS (SELECT 1 FROM {from} WHERE {cond})")
             }
         }
     }
@@ -462,7 +666,9 @@ impl<'a> Translator<'a> {
             // `eq null` and `ne null` ask whether the attribute itself has a value; `eq`
             // negates it.
             let inner = positive == (op == CompareOp::Ne);
-            let present = self.exists((slot, attr, sub), inner, out, |v, t, _| present(v, t));
+            let present = self.exists((slot, attr, sub), inner, out, |v, out| {
+                present(v, out.dialect)
+            });
             return match op {
                 CompareOp::Eq => Some(format!("(NOT {present})")),
                 CompareOp::Ne => Some(present),
@@ -474,18 +680,14 @@ impl<'a> Translator<'a> {
             // A complex attribute compared as a whole compares its `value`; without one
             // there is nothing to compare.
             let Some(value_sub) = target.sub_attribute("value") else {
-                return Some("0".into());
+                return Some(out.truth(false).into());
             };
             slot = match slot {
-                Slot::One { .. } if within.is_some() => return None,
-                Slot::One { .. } => {
+                Slot::One(_) if within.is_some() => return None,
+                Slot::One(_) => {
                     let (_, mut keys) = self.top(path)?;
                     keys.push(&value_sub.name);
-                    let p = json_path(&keys)?;
-                    Slot::One {
-                        value: format!("json_extract({base}, '{p}')"),
-                        ty: format!("json_type({base}, '{p}')"),
-                    }
+                    Slot::One(self.scalar(base, &keys)?)
                 }
                 Slot::Each { source, sub: None } => Slot::Each {
                     source,
@@ -534,8 +736,8 @@ impl<'a> Translator<'a> {
                 _ => Test::Str(s.clone(), case_exact),
             },
         };
-        Some(self.exists((slot, attr, sub), positive, out, |v, t, out| {
-            test.sql(op, v, t, out)
+        Some(self.exists((slot, attr, sub), positive, out, |v, out| {
+            test.sql(op, v, out)
         }))
     }
 }
@@ -579,60 +781,139 @@ fn successor(prefix: &str) -> Option<String> {
 
 /// `is_present` of the evaluator on one JSON value. `CASE` evaluates only the branch
 /// taken, so JSON functions never see text that is not JSON.
-fn present(v: &str, t: &str) -> String {
-    format!(
-        "(CASE {t} WHEN 'text' THEN {v} <> '' WHEN 'array' THEN json_array_length({v}) > 0 \
-         WHEN 'object' THEN {v} <> '{{}}' WHEN 'null' THEN 0 ELSE {t} IS NOT NULL END)"
-    )
+fn present(v: &Val, dialect: Dialect) -> String {
+    let Val { text, ty, json } = v;
+    match dialect {
+        Dialect::Sqlite => format!(
+            "(CASE {ty} WHEN 'text' THEN {text} <> '' WHEN 'array' THEN json_array_length({json}) > 0 \
+             WHEN 'object' THEN {json} <> '{{}}' WHEN 'null' THEN 0 ELSE {ty} IS NOT NULL END)"
+        ),
+        Dialect::Postgres => format!(
+            "(CASE {ty} WHEN 'string' THEN {text} <> '' WHEN 'array' THEN jsonb_array_length({json}) > 0 \
+             WHEN 'object' THEN {json} <> '{{}}'::jsonb WHEN 'null' THEN FALSE ELSE {ty} IS NOT NULL END)"
+        ),
+    }
+}
+
+/// The condition that a value is a JSON string.
+fn is_text(v: &Val, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("{} = 'text'", v.ty),
+        Dialect::Postgres => format!("{} = 'string'", v.ty),
+    }
 }
 
 impl Test {
-    fn sql(&self, op: CompareOp, v: &str, t: &str, out: &mut Out) -> String {
+    fn sql(&self, op: CompareOp, v: &Val, out: &mut Out) -> String {
+        let dialect = out.dialect;
         match self {
             Test::Bool(b) => {
                 let want = match op {
                     CompareOp::Ne => !b,
                     _ => *b,
                 };
-                format!("{t} = '{want}'")
+                match dialect {
+                    Dialect::Sqlite => format!("{} = '{want}'", v.ty),
+                    Dialect::Postgres => format!("{} = '{want}'::jsonb", v.json),
+                }
             }
             Test::Number(n) => {
-                out.params.push(n.clone());
-                format!("{t} IN ('integer', 'real') AND {v} {} ?", sql_op(op))
+                let p = out.bind(n.clone());
+                match dialect {
+                    Dialect::Sqlite => {
+                        format!(
+                            "{} IN ('integer', 'real') AND {} {} {p}",
+                            v.ty,
+                            v.text,
+                            sql_op(op)
+                        )
+                    }
+                    Dialect::Postgres => format!(
+                        "(CASE WHEN {} = 'number' THEN {}::numeric END) {} {p}",
+                        v.ty,
+                        v.text,
+                        sql_op(op)
+                    ),
+                }
             }
             Test::Instant(i) => {
-                out.params.push(SqlParam::Text(i.clone()));
-                format!("{t} = 'text' AND scim_instant({v}) {} ?", sql_op(op))
+                let p = out.bind(SqlParam::Text(i.clone()));
+                let collate = if dialect == Dialect::Postgres {
+                    " COLLATE \"C\""
+                } else {
+                    ""
+                };
+                format!(
+                    "{} AND scim_instant({}){collate} {} {p}",
+                    is_text(v, dialect),
+                    v.text,
+                    sql_op(op)
+                )
             }
             Test::Str(s, case_exact) => {
                 let (value, wanted) = if *case_exact {
-                    (v.to_owned(), s.clone())
+                    (v.text.clone(), s.clone())
                 } else {
-                    (format!("scim_fold({v})"), fold(s))
+                    (format!("scim_fold({})", v.text), fold(s))
+                };
+                let is_text = is_text(v, dialect);
+                // Orderings compare bytes, as Rust's strings do.
+                let ordered = match dialect {
+                    Dialect::Sqlite => value.clone(),
+                    Dialect::Postgres => format!("{value} COLLATE \"C\""),
                 };
                 let cond = match op {
                     CompareOp::Co | CompareOp::Sw | CompareOp::Ew if wanted.is_empty() => {
-                        return format!("{t} = 'text'");
+                        return is_text;
                     }
-                    CompareOp::Co => format!("instr({value}, ?) > 0"),
-                    CompareOp::Sw => match successor(&wanted) {
-                        // Also as a range, which an index on the value can serve.
-                        Some(upper) => {
-                            out.params.push(SqlParam::Text(wanted.clone()));
-                            out.params.push(SqlParam::Text(upper));
-                            format!("{value} >= ? AND {value} < ? AND instr({value}, ?) = 1")
-                        }
-                        None => format!("instr({value}, ?) = 1"),
-                    },
+                    CompareOp::Co | CompareOp::Sw => {
+                        let find = match dialect {
+                            Dialect::Sqlite => "instr",
+                            Dialect::Postgres => "strpos",
+                        };
+                        let at = if op == CompareOp::Co { "> 0" } else { "= 1" };
+                        // A prefix is also a range, which an index on the value can serve.
+                        let range = match successor(&wanted).filter(|_| op == CompareOp::Sw) {
+                            Some(upper) => {
+                                let lo = out.bind(SqlParam::Text(wanted.clone()));
+                                let hi = out.bind(SqlParam::Text(upper));
+                                format!("{ordered} >= {lo} AND {ordered} < {hi} AND ")
+                            }
+                            None => String::new(),
+                        };
+                        let p = out.bind(SqlParam::Text(wanted));
+                        format!("{range}{find}({value}, {p}) {at}")
+                    }
                     CompareOp::Ew => {
-                        out.params.push(SqlParam::Text(wanted.clone()));
-                        format!("substr({value}, -length(?)) = ?")
+                        let p = out.bind(SqlParam::Text(wanted.clone()));
+                        let q = out.bind(SqlParam::Text(wanted));
+                        match dialect {
+                            Dialect::Sqlite => format!("substr({value}, -length({p})) = {q}"),
+                            Dialect::Postgres => {
+                                format!("right({value}, char_length({p})) = {q}")
+                            }
+                        }
                     }
-                    _ => format!("{value} {} ?", sql_op(op)),
+                    CompareOp::Eq | CompareOp::Ne => {
+                        let p = out.bind(SqlParam::Text(wanted));
+                        format!("{value} {} {p}", sql_op(op))
+                    }
+                    _ => {
+                        let p = out.bind(SqlParam::Text(wanted));
+                        format!("{ordered} {} {p}", sql_op(op))
+                    }
                 };
-                out.params.push(SqlParam::Text(wanted));
-                format!("{t} = 'text' AND {cond}")
+                format!("{is_text} AND {cond}")
             }
         }
+    }
+}
+
+/// A `jsonb` value's parts.
+fn pg_val(json: String) -> Val {
+    Val {
+        text: format!("({json} #>> '{{}}')"),
+        ty: format!("jsonb_typeof({json})"),
+        json,
     }
 }
