@@ -1,12 +1,18 @@
 //! The SQLite store at 1,000 and 1,000,000 users: a `userName eq` lookup and a filtered
-//! page of 100 (`userName sw`, 1,000 matches), through the store as the service calls it.
+//! page of 100 (`userName sw`, 1,000 matches), through the store as the service calls it;
+//! and Entra's membership PATCH (one member added, one removed) on a 100,000-member group
+//! through the service, answered with the group (200) and without it (204).
 //!
 //! The databases are built once into `target/scimkit-bench/` (the large one takes a few
 //! minutes) and reused by later runs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use scimkit::eval::Matcher;
 use scimkit::schema::Registry;
+use scimkit::service::{BearerToken, PatchResponse, ScimService};
 use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore};
 use scimkit::Filter;
 use serde_json::json;
@@ -89,5 +95,67 @@ fn sqlite(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sqlite);
+/// A database holding one group of 100,000 members, built once.
+fn big_group() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scimkit-bench");
+    std::fs::create_dir_all(&dir).expect("bench directory");
+    let path = dir.join("group-100000.db");
+    let ready = dir.join("group-100000.ready");
+    if !ready.exists() {
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).expect("open");
+        let members: Vec<_> = (0..100_000)
+            .map(|i| json!({"value": format!("member-{i:06}"), "type": "User"}))
+            .collect();
+        let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "big", "displayName": "Everyone", "members": members,
+            "meta": {"resourceType": "Group", "created": "2026-11-23T12:00:00.000Z", "lastModified": "2026-11-23T12:00:00.000Z"}});
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(store.create(&Scope::new("bench", "Group"), group, &[]))
+            .expect("create");
+        std::fs::write(&ready, "").expect("marker");
+    }
+    path
+}
+
+fn member_patch(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let path = big_group();
+    let mut group = c.benchmark_group("sqlite_members");
+    group.sample_size(20);
+    for (name, response) in [
+        ("patch_200", PatchResponse::Resource),
+        ("patch_204", PatchResponse::NoContent),
+    ] {
+        let service = ScimService::builder(SqliteStore::open(&path).expect("open"))
+            .authenticator(BearerToken::new("k", "bench"))
+            .patch_response(response)
+            .build();
+        let n = AtomicU64::new(0);
+        group.bench_function(BenchmarkId::new(name, 100_000), |b| {
+            b.iter(|| {
+                let i = n.fetch_add(1, Ordering::Relaxed);
+                let body = format!(
+                    r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
+                    {{"op":"Add","path":"members","value":[{{"value":"new-{i}"}}]}},
+                    {{"op":"Remove","path":"members","value":[{{"value":"new-{}"}}]}}]}}"#,
+                    i.wrapping_sub(1)
+                );
+                let request = http::Request::patch("/scim/v2/Groups/big")
+                    .header("Authorization", "Bearer k")
+                    .body(Bytes::from(body))
+                    .expect("request");
+                let response = rt.block_on(service.handle(request));
+                assert!(response.status().is_success(), "{:?}", response.status());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sqlite, member_patch);
 criterion_main!(benches);

@@ -11,7 +11,7 @@
 //! headers across, reads the body up to the service's limit, and copies the answer back.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use scimkit::service::{BearerToken, ScimService};
+use scimkit::service::{BearerToken, PatchResponse, ScimService};
 use scimkit::store::MemoryStore;
 
 async fn scim(
@@ -64,6 +64,7 @@ async fn main() -> std::io::Result<()> {
     let service = ScimService::builder(MemoryStore::new())
         .authenticator(BearerToken::new(&key, "default"))
         .base_url(&base_url)
+        .patch_response(PatchResponse::NoContent)
         .build();
     let data = web::Data::new(service);
     let server = HttpServer::new(move || {

@@ -35,6 +35,8 @@ async fn answer(State(canned): State<Arc<Canned>>, request: Request) -> Response
     let query = parts.uri.query().unwrap_or("");
     let (status, bytes) = match parts.method {
         Method::POST => (StatusCode::CREATED, &canned.create),
+        // The SCIM example answers PATCH with 204 and no body.
+        Method::PATCH if canned.patch.is_empty() => (StatusCode::NO_CONTENT, &canned.patch),
         Method::PATCH => (StatusCode::OK, &canned.patch),
         _ if query.contains("filter=") => (StatusCode::OK, &canned.filter),
         _ if query.contains("count=") => (StatusCode::OK, &canned.page),

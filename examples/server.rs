@@ -23,7 +23,7 @@ use axum::response::Response;
 use axum::Router;
 use std::sync::Arc;
 
-use scimkit::service::{BearerToken, ScimService};
+use scimkit::service::{BearerToken, PatchResponse, ScimService};
 use scimkit::store::{MemoryStore, ResourceStore, SqliteStore};
 
 async fn scim(State(service): State<ScimService>, request: Request) -> Response {
@@ -64,6 +64,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = ScimService::builder(store)
         .authenticator(BearerToken::new(&key, "default"))
         .base_url(&base_url)
+        // 204 after PATCH: a membership change of a large group answers in microseconds
+        // instead of sending the whole group back (every identity provider accepts it).
+        .patch_response(PatchResponse::NoContent)
         .build();
     let app = Router::new().fallback(scim).with_state(service);
     let listener = tokio::net::TcpListener::bind(addr).await?;

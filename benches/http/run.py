@@ -6,7 +6,7 @@ from the SCIM server for the baseline to replay, then runs wrk (32 connections, 
 against each server for GET by id, filter by userName, a page of 100, create and PATCH
 (of users spread over the 10,000).
 
-    python3 benches/http/run.py [seconds per run, default 10]
+    python3 benches/http/run.py [seconds per run, default 10] [memory|sqlite, default memory]
 
 Needs wrk (Debian package `wrk`). Prints a Markdown table of requests per second.
 """
@@ -26,6 +26,7 @@ SCIM = "127.0.0.1:18080"
 BASE = "127.0.0.1:18081"
 USERS = 10_000
 SECONDS = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+STORE = sys.argv[2] if len(sys.argv) > 2 else "memory"
 
 
 def start(binary, addr, env):
@@ -87,8 +88,9 @@ def wrk(addr, path, script=None):
 def main():
     subprocess.run(["cargo", "build", "--release", "--example", "server", "--example", "baseline"],
                    cwd=ROOT, check=True)
-    scim = start("server", SCIM, {"SCIM_API_KEY": KEY, "SCIM_DB": ":memory:"})
     tmp = tempfile.mkdtemp()
+    db = ":memory:" if STORE == "memory" else os.path.join(tmp, "scim.db")
+    scim = start("server", SCIM, {"SCIM_API_KEY": KEY, "SCIM_DB": db})
     try:
         conn = http.client.HTTPConnection(SCIM)
         first = None

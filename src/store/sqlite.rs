@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS members (
     UNIQUE (seq, value)
 );
 CREATE INDEX IF NOT EXISTS members_value ON members (value);
+-- A scope's resources in insertion order (seq is the rowid): unfiltered pages walk it.
+CREATE INDEX IF NOT EXISTS resources_scope ON resources (tenant, type);
 CREATE INDEX IF NOT EXISTS resources_user_name
     ON resources (tenant, type, scim_fold(json_extract(doc, '$."userName"')));
 CREATE INDEX IF NOT EXISTS resources_display_name
