@@ -541,15 +541,6 @@ impl ResourceStore for SqliteStore {
             },
         };
         self.read(|conn| {
-            let total: i64 = conn
-                .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
-                .map_err(unavailable)?
-                .query_row(params_from_iter(params.iter()), |r| r.get(0))
-                .map_err(unavailable)?;
-            let total = total as usize;
-            if matches!(query.paging, Paging::Cursor { .. }) && skip_sql > total {
-                return Err(StoreError::InvalidCursor);
-            }
             let mut page_params = params.clone();
             let mut page_cond = cond.clone();
             if let Some(after) = after {
@@ -575,6 +566,21 @@ impl ResourceStore for SqliteStore {
                 .map_err(unavailable)?;
             let last_seq = rows.last().map(|r| r.seq);
             let returned = rows.len();
+            // A first page that is not full holds every match (an IdP's lookup by
+            // userName or externalId): no need to count them again.
+            let total = if skip_sql == 0 && after.is_none() && returned < count {
+                returned
+            } else {
+                let total: i64 = conn
+                    .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
+                    .map_err(unavailable)?
+                    .query_row(params_from_iter(params.iter()), |r| r.get(0))
+                    .map_err(unavailable)?;
+                total as usize
+            };
+            if matches!(query.paging, Paging::Cursor { .. }) && skip_sql > total {
+                return Err(StoreError::InvalidCursor);
+            }
             let resources = rows
                 .into_iter()
                 .map(|row| self.resource(conn, scope, row))
