@@ -638,3 +638,103 @@ async fn cursors_survive_writes_between_pages() {
         (StatusCode::BAD_REQUEST, json!("invalidCursor"))
     );
 }
+
+/// Entra ID with the `aadOptscim062020` flag, through the service on the SQLite store:
+/// path-less values with dotted and URN-qualified keys and the unchanged `id`, real
+/// booleans, the manager added and removed, and the group membership check.
+#[tokio::test]
+async fn entra_aad_opt_scim_062020_on_the_sqlite_store() {
+    let store = scimkit::store::SqliteStore::in_memory().unwrap();
+    let svc = scimkit::service::ScimService::builder(store)
+        .authenticator(scimkit::service::BearerToken::new(common::TOKEN, "acme"))
+        .build();
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let (status, user, _) = call(
+        &svc,
+        "POST",
+        "/scim/v2/Users",
+        Some(data("idp/entra-create-user.json")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let uri = format!("/scim/v2/Users/{id}");
+    let update = patch(json!([
+        {"op": "replace", "value": {
+            "id": id, "active": false, "name.givenName": "Barbara",
+            format!("{enterprise}:employeeNumber"): "701984"}},
+        {"op": "add", "value": {"title": "Tour Guide", format!("{enterprise}:department"): "Tours"}}]));
+    let (status, patched, _) = call(&svc, "PATCH", &uri, Some(update), &[]).await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (
+            &patched["active"],
+            &patched["name"]["givenName"],
+            &patched["title"],
+            &patched[enterprise]
+        ),
+        (
+            &json!(false),
+            &json!("Barbara"),
+            &json!("Tour Guide"),
+            &json!({"employeeNumber": "701984", "department": "Tours"})
+        )
+    );
+    let manager =
+        patch(json!([{"op": "Add", "path": format!("{enterprise}:manager"), "value": "2819c223"}]));
+    let (_, with_manager, _) = call(&svc, "PATCH", &uri, Some(manager), &[]).await;
+    assert_eq!(
+        with_manager[enterprise]["manager"],
+        json!({"value": "2819c223"})
+    );
+    let remove = patch(
+        json!([{"op": "Remove", "path": format!("{enterprise}:manager[value eq \"2819c223\"]")}]),
+    );
+    let (_, without, _) = call(&svc, "PATCH", &uri, Some(remove), &[]).await;
+    assert!(without[enterprise].get("manager").is_none(), "{without}");
+    // Found by the extension attribute, pushed down to SQL.
+    let (_, found, _) = call(
+        &svc,
+        "GET",
+        "/scim/v2/Users?filter=employeeNumber%20eq%20%22701984%22",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(found["Resources"][0]["id"], id.as_str());
+    let (_, group, _) = call(
+        &svc,
+        "POST",
+        "/scim/v2/Groups",
+        Some(data("idp/entra-create-group.json")),
+        &[],
+    )
+    .await;
+    let gid = group["id"].as_str().unwrap().to_owned();
+    let add =
+        patch(json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": id}]}]));
+    let (status, _, _) = call(
+        &svc,
+        "PATCH",
+        &format!("/scim/v2/Groups/{gid}"),
+        Some(add),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let check = format!("/scim/v2/Groups?excludedAttributes=members&filter=id%20eq%20%22{gid}%22%20and%20members%20eq%20%22{id}%22");
+    let (_, body, _) = call(&svc, "GET", &check, None, &[]).await;
+    assert_eq!(body["totalResults"], 1, "{body}");
+    let remove = patch(json!([{"op": "Remove", "path": "members", "value": [{"value": id}]}]));
+    call(
+        &svc,
+        "PATCH",
+        &format!("/scim/v2/Groups/{gid}"),
+        Some(remove),
+        &[],
+    )
+    .await;
+    let (_, body, _) = call(&svc, "GET", &check, None, &[]).await;
+    assert_eq!(body["totalResults"], 0, "{body}");
+}
