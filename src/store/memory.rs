@@ -7,8 +7,8 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use parking_lot::RwLock;
 use serde_json::Value;
+use std::sync::RwLock;
 
 use super::{
     unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
@@ -328,7 +328,7 @@ impl ResourceStore for MemoryStore {
             ));
         };
         let keys = unique_keys(unique);
-        let mut tables = self.tables.write();
+        let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables.entry(Self::key(scope)).or_default();
         if table.by_id.contains_key(&id) {
             return Err(StoreError::Conflict("id".into()));
@@ -352,7 +352,7 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        let tables = self.tables.read();
+        let tables = self.tables.read().expect("no panics while locked");
         tables
             .get(&Self::key(scope))
             .and_then(|t| t.by_id.get(id))
@@ -369,7 +369,7 @@ impl ResourceStore for MemoryStore {
         expected_version: Option<&str>,
     ) -> Result<Value, StoreError> {
         let keys = unique_keys(unique);
-        let mut tables = self.tables.write();
+        let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables
             .get_mut(&Self::key(scope))
             .ok_or(StoreError::NotFound)?;
@@ -395,7 +395,7 @@ impl ResourceStore for MemoryStore {
         id: &str,
         expected_version: Option<&str>,
     ) -> Result<(), StoreError> {
-        let mut tables = self.tables.write();
+        let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables
             .get_mut(&Self::key(scope))
             .ok_or(StoreError::NotFound)?;
@@ -408,7 +408,7 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        let tables = self.tables.read();
+        let tables = self.tables.read().expect("no panics while locked");
         // An empty scope still checks the cursor it is given.
         let empty = Table::default();
         let table = tables.get(&Self::key(scope)).unwrap_or(&empty);
@@ -452,7 +452,7 @@ impl ResourceStore for MemoryStore {
         last_modified: &str,
         expected_version: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
-        let mut tables = self.tables.write();
+        let mut tables = self.tables.write().expect("no panics while locked");
         let entry = tables
             .get_mut(&Self::key(scope))
             .and_then(|t| t.by_id.get_mut(id))

@@ -30,9 +30,9 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use parking_lot::Mutex;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
@@ -101,6 +101,14 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
+}
+
+/// A lock, also after a panic elsewhere: every write is a transaction that rolled back if
+/// it did not finish, so what the lock guards is whole.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -215,9 +223,9 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let Some(pool) = &self.readers else {
-            return f(&self.writer.lock());
+            return f(&lock(&self.writer));
         };
-        let conn = match pool.lock().pop() {
+        let conn = match lock(pool).pop() {
             Some(conn) => conn,
             None => {
                 let conn = Connection::open(&self.path).map_err(unavailable)?;
@@ -226,7 +234,7 @@ impl SqliteStore {
             }
         };
         let result = f(&conn);
-        let mut idle = pool.lock();
+        let mut idle = lock(pool);
         if idle.len() < 8 {
             idle.push(conn);
         }
@@ -239,7 +247,7 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.writer.lock();
+        let mut conn = lock(&self.writer);
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(unavailable)?;
