@@ -43,9 +43,11 @@ use crate::store::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
 
 mod auth;
 mod events;
+mod keys;
 
 pub use auth::{Authenticator, BearerToken, MeResolver};
 pub use events::{Action, Event, EventSink};
+pub use keys::{KeyError, KeyInfo, KeyStore, MemoryKeyStore, NewKey};
 
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";
