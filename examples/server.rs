@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .authenticator(BearerToken::new(&key, "default"))
         .base_url(&base_url)
         // 204 after PATCH: a membership change of a large group answers in microseconds
-        // instead of sending the whole group back (every identity provider accepts it).
+        // instead of sending the whole group back (RFC 7644 §3.5.2 allows either answer).
         .patch_response(PatchResponse::NoContent)
         .build();
     let app = Router::new().fallback(scim).with_state(service);
