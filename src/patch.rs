@@ -287,10 +287,8 @@ struct Index {
     present: HashSet<String>,
     /// Removed values not yet taken out of the list.
     removed: HashSet<String>,
-    /// Values added by this request and still there.
-    added: HashSet<String>,
-    /// Whether a value the list had before this request was removed.
-    lost_original: bool,
+    /// What the request did to the list, net.
+    net: NetChange,
 }
 
 impl Index {
@@ -304,14 +302,13 @@ impl Index {
                 .map(str::to_owned)
                 .collect(),
             removed: HashSet::new(),
-            added: HashSet::new(),
-            lost_original: false,
+            net: NetChange::default(),
         }
     }
 
     /// Whether the list differs from what it was when the index was built.
     fn changed(&self) -> bool {
-        self.lost_original || !self.added.is_empty()
+        self.net.changed()
     }
 }
 
@@ -355,14 +352,7 @@ impl<'r> ResourceTypeView<'r> {
         let Value::Object(mut doc) = resource else {
             return Err(syntax("the resource is not a JSON object"));
         };
-        let mut engine = Engine {
-            view: self,
-            compat,
-            changed: false,
-            originals: Vec::new(),
-            write_only: Vec::new(),
-            indexes: HashMap::new(),
-        };
+        let mut engine = Engine::new(self, compat);
         // Whole extensions that operations replace or remove, as they are before any
         // operation, to tell at the end whether they changed.
         for op in &request.operations {
@@ -515,6 +505,17 @@ fn settle_primary(items: &mut [Value], touched: &[usize]) {
 }
 
 impl<'v, 'r> Engine<'v, 'r> {
+    fn new(view: &'v ResourceTypeView<'r>, compat: &'v Compat) -> Engine<'v, 'r> {
+        Engine {
+            view,
+            compat,
+            changed: false,
+            originals: Vec::new(),
+            write_only: Vec::new(),
+            indexes: HashMap::new(),
+        }
+    }
+
     fn apply(&mut self, doc: &mut Map<String, Value>, op: &Operation) -> Result<(), ScimError> {
         match &op.path {
             None => self.apply_object(doc, op.op, op.value.as_ref().expect("checked")),
@@ -969,7 +970,7 @@ impl<'v, 'r> Engine<'v, 'r> {
             let key = value_key(&item).expect("checked").to_owned();
             if index.present.insert(key.clone()) {
                 list.push(item);
-                index.added.insert(key);
+                index.net.added(&key);
             }
         }
         Ok(())
@@ -1272,9 +1273,7 @@ impl<'v, 'r> Engine<'v, 'r> {
         let mut missed = false;
         for key in keys {
             if index.present.remove(&key) {
-                if !index.added.remove(&key) {
-                    index.lost_original = true;
-                }
+                index.net.removed(&key);
                 index.removed.insert(key);
             } else {
                 missed = true;
@@ -1412,15 +1411,14 @@ impl MemberChanges {
             .filter_map(value_key)
             .map(str::to_owned)
             .collect();
-        let mut added: HashSet<String> = HashSet::new();
-        let mut lost_original = false;
+        let mut net = NetChange::default();
         for op in &self.ops {
             match op {
                 MemberOp::Add(items) => {
                     for item in items {
                         let Some(key) = value_key(item) else { continue };
                         if present.insert(key.to_owned()) {
-                            added.insert(key.to_owned());
+                            net.added(key);
                             list.push(item.clone());
                         }
                     }
@@ -1435,16 +1433,44 @@ impl MemberChanges {
                         continue;
                     }
                     for key in &gone {
-                        if !added.remove(*key) {
-                            lost_original = true;
-                        }
+                        net.removed(key);
                     }
                     list.retain(|i| value_key(i).is_none_or(|k| !gone.contains(k)));
                 }
             }
         }
         prune(doc, &self.attribute);
-        lost_original || !added.is_empty()
+        net.changed()
+    }
+}
+
+/// Whether a list identified by `value` changed, from what a request actually added to it
+/// and removed from it: a value added and removed again within the request is no change;
+/// taking out a value the list had is one. The rule the PATCH engine, [`MemberChanges`]
+/// and a store applying member changes must share, so that they agree on when a version
+/// changes.
+#[derive(Debug, Clone, Default)]
+pub struct NetChange {
+    added: HashSet<String>,
+    lost_original: bool,
+}
+
+impl NetChange {
+    /// `key` was not in the list and has been added.
+    pub fn added(&mut self, key: &str) {
+        self.added.insert(key.to_owned());
+    }
+
+    /// `key` was in the list and has been removed.
+    pub fn removed(&mut self, key: &str) {
+        if !self.added.remove(key) {
+            self.lost_original = true;
+        }
+    }
+
+    /// Whether the list differs from what it was before the request.
+    pub fn changed(&self) -> bool {
+        self.lost_original || !self.added.is_empty()
     }
 }
 
@@ -1456,14 +1482,7 @@ impl ResourceTypeView<'_> {
     /// cannot take the changes, or a request that is not of this shape, goes through the
     /// whole-resource PATCH, which also reports any error.
     pub fn member_changes(&self, request: &PatchRequest, compat: &Compat) -> Option<MemberChanges> {
-        let mut engine = Engine {
-            view: self,
-            compat,
-            changed: false,
-            originals: Vec::new(),
-            write_only: Vec::new(),
-            indexes: HashMap::new(),
-        };
+        let mut engine = Engine::new(self, compat);
         let mut attribute: Option<&Attribute> = None;
         let mut ops = Vec::with_capacity(request.operations.len());
         for op in &request.operations {

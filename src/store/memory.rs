@@ -318,15 +318,7 @@ impl ResourceStore for MemoryStore {
         mut resource: Value,
         unique: &[UniqueValue],
     ) -> Result<Value, StoreError> {
-        let Some(id) = resource
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            return Err(StoreError::Unavailable(
-                "a resource to store needs an id".into(),
-            ));
-        };
+        let id = super::resource_id(&resource)?;
         let keys = unique_keys(unique);
         let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables.entry(Self::key(scope)).or_default();

@@ -338,6 +338,15 @@ pub(crate) fn unique_keys(unique: &[UniqueValue]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The `id` of a resource to create.
+pub(crate) fn resource_id(resource: &Value) -> Result<String, StoreError> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| StoreError::Unavailable("a resource to store needs an id".into()))
+}
+
 /// A version number as a weak entity tag.
 pub(crate) fn version_tag(version: u64) -> String {
     format!("W/\"{version}\"")

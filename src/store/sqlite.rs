@@ -28,7 +28,6 @@
 //! write is one short transaction. Reads use a pool of connections beside the one writer,
 //! so they do not wait for writes.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -41,7 +40,7 @@ use serde_json::{Map, Value};
 use super::{
     unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
 };
-use crate::patch::{MemberChanges, MemberOp};
+use crate::patch::{MemberChanges, MemberOp, NetChange};
 use crate::schema::{Registry, UniqueValue};
 use crate::sql::{fold, instant, SqlParam, Translator};
 
@@ -370,15 +369,7 @@ impl ResourceStore for SqliteStore {
         mut resource: Value,
         unique: &[UniqueValue],
     ) -> Result<Value, StoreError> {
-        let Some(id) = resource
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            return Err(StoreError::Unavailable(
-                "a resource to store needs an id".into(),
-            ));
-        };
+        let id = super::resource_id(&resource)?;
         let ty = scope.resource_type.to_ascii_lowercase();
         set_meta(&mut resource, 1, None);
         let mut doc = resource.clone();
@@ -479,11 +470,7 @@ impl ResourceStore for SqliteStore {
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
         let ty = scope.resource_type.to_ascii_lowercase();
-        let view = self.registry.resource_types().find(|v| {
-            v.resource_type()
-                .name
-                .eq_ignore_ascii_case(scope.resource_type)
-        });
+        let view = self.registry.resource_type(scope.resource_type);
         let split = self.split_attribute(scope).map(str::to_owned);
         let elements = move |attr: &crate::schema::Attribute| -> Option<String> {
             (split.as_deref() == Some(attr.name.as_str())).then(|| {
@@ -638,8 +625,7 @@ impl ResourceStore for SqliteStore {
         let version = self.write(|tx| {
             let (seq, current) = locate(tx, scope, &ty, id)?;
             check_version(current, expected_version)?;
-            let mut added: HashSet<&str> = HashSet::new();
-            let mut lost_original = false;
+            let mut net = NetChange::default();
             let mut insert = tx
                 .prepare_cached("INSERT OR IGNORE INTO members (seq, value, member) VALUES (?1, ?2, ?3)")
                 .map_err(unavailable)?;
@@ -655,21 +641,21 @@ impl ResourceStore for SqliteStore {
                                 .execute(params![seq, key, item.to_string()])
                                 .map_err(unavailable)?;
                             if n > 0 {
-                                added.insert(key);
+                                net.added(key);
                             }
                         }
                     }
                     MemberOp::Remove(keys) => {
                         for key in keys {
                             let n = remove.execute(params![seq, key]).map_err(unavailable)?;
-                            if n > 0 && !added.remove(key.as_str()) {
-                                lost_original = true;
+                            if n > 0 {
+                                net.removed(key);
                             }
                         }
                     }
                 }
             }
-            if !lost_original && added.is_empty() {
+            if !net.changed() {
                 return Ok(current);
             }
             let version = current + 1;
