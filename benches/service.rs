@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use http::Request;
-use scimkit::service::{BearerToken, ScimService};
+use scimkit::auth::BearerToken;
+use scimkit::service::ScimService;
 use scimkit::store::MemoryStore;
 use serde_json::Value;
 

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use scimkit::auth::{BearerToken, PatchResponse};
 use scimkit::eval::Matcher;
 use scimkit::schema::Registry;
-use scimkit::service::{BearerToken, PatchResponse, ScimService};
+use scimkit::service::ScimService;
 use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore};
 use scimkit::Filter;
 use serde_json::json;

@@ -11,7 +11,8 @@
 //! headers across, reads the body up to the service's limit, and copies the answer back.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use scimkit::service::{BearerToken, PatchResponse, ScimService};
+use scimkit::auth::{BearerToken, PatchResponse};
+use scimkit::service::ScimService;
 use scimkit::store::MemoryStore;
 
 async fn scim(

@@ -23,7 +23,8 @@ use axum::response::Response;
 use axum::Router;
 use std::sync::Arc;
 
-use scimkit::service::{BearerToken, PatchResponse, ScimService};
+use scimkit::auth::{BearerToken, PatchResponse};
+use scimkit::service::ScimService;
 use scimkit::store::{MemoryStore, ResourceStore, SqliteStore};
 
 async fn scim(State(service): State<ScimService>, request: Request) -> Response {

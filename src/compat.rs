@@ -13,8 +13,11 @@
 //! assert!(!Compat::strict().coerce_booleans);
 //! ```
 
-/// The compatibility profile: one switch per tolerated deviation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The compatibility profile: one switch per tolerated deviation. It serialises as a JSON
+/// object of its switches (camelCase); switches missing when it is read back take their
+/// lenient value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Compat {
     /// `"True"`, `"false"` (any case) accepted for boolean attributes (Microsoft Entra ID).

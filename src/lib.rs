@@ -77,7 +77,8 @@
 //! `sql` module. `examples/server.rs` is a complete server under axum:
 //!
 //! ```no_run
-//! use scimkit::service::{BearerToken, ScimService};
+//! use scimkit::auth::BearerToken;
+//! use scimkit::service::ScimService;
 //! use scimkit::store::SqliteStore;
 //!
 //! let service = ScimService::builder(SqliteStore::open("scim.db")?)
@@ -99,13 +100,16 @@
 //! assert_eq!(scim.scim_type(), Some(ScimType::InvalidFilter));
 //! ```
 
+pub mod auth;
 pub mod compat;
 pub mod error;
 pub mod eval;
+pub mod events;
 pub mod filter;
 mod json;
 pub mod patch;
 pub mod resource;
+pub mod roles;
 pub mod schema;
 pub mod service;
 #[cfg(feature = "sql")]

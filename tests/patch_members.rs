@@ -3,7 +3,7 @@
 //! PATCH engine does, for every request of that shape, under both profiles.
 
 use proptest::prelude::*;
-use scimkit::patch::{MemberChanges, MemberOp, PatchRequest};
+use scimkit::patch::{AttributeChange, MemberChanges, MemberOp, PatchRequest};
 use scimkit::schema::Registry;
 use scimkit::Compat;
 use serde_json::{json, Value};
@@ -154,8 +154,18 @@ proptest! {
         prop_assert!(engine.is_ok(), "the engine refused what was pushed down: {:?}", engine);
         let engine = engine.unwrap();
         let mut pushed = stored.clone();
-        let changed = changes.apply(&mut pushed);
+        let net = changes.apply(&mut pushed);
         prop_assert_eq!(&pushed, &engine.resource);
-        prop_assert_eq!(changed, engine.changed);
+        prop_assert_eq!(net.changed(), engine.changed);
+        // Both report the same members added and removed.
+        let reported = engine.changes.iter().find_map(|c| match c {
+            AttributeChange::Members { name, net, .. } if name == "members" => {
+                Some((net.added_values(), net.removed_values()))
+            }
+            _ => None,
+        });
+        let expected = (net.added_values(), net.removed_values());
+        let empty = (Vec::<String>::new(), Vec::<String>::new());
+        prop_assert_eq!(reported.unwrap_or_else(|| empty.clone()), expected);
     }
 }

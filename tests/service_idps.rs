@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use common::{builder, call, data, service};
 use http::StatusCode;
-use scimkit::service::{Action, Event, EventSink, MeResolver, PatchResponse};
+use scimkit::auth::{Caller, PatchResponse};
+use scimkit::events::{Action, Event, EventSink};
+use scimkit::service::MeResolver;
 use serde_json::{json, Value};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -347,8 +349,8 @@ struct ByHeader;
 
 #[async_trait::async_trait]
 impl MeResolver for ByHeader {
-    async fn user_id(&self, tenant: &str, request: &http::request::Parts) -> Option<String> {
-        assert_eq!(tenant, "acme");
+    async fn user_id(&self, caller: &Caller, request: &http::request::Parts) -> Option<String> {
+        assert_eq!(caller.tenant(), "acme");
         request
             .headers
             .get("x-test-user")?
@@ -417,6 +419,9 @@ async fn me_is_the_callers_user_when_a_resolver_is_set() {
 /// Resource type, id, action, version, display.
 type Seen = (String, String, Action, Option<String>, Option<String>);
 
+/// Status and scimType of a rejected request.
+type Refused = (u16, Option<&'static str>);
+
 #[derive(Default, Clone)]
 struct Recorder(Arc<Mutex<Vec<Event>>>);
 
@@ -441,7 +446,7 @@ async fn every_accepted_write_is_reported_once() {
     .await;
     let uid = user["id"].as_str().unwrap().to_owned();
     let uri = format!("/scim/v2/Users/{uid}");
-    // Refused writes report nothing.
+    // Refused writes are reported as rejected, with what the client was told.
     call(
         &svc,
         "POST",
@@ -486,16 +491,29 @@ async fn every_accepted_write_is_reported_once() {
     )
     .await;
     call(&svc, "DELETE", &uri, None, &[]).await;
-    let seen: Vec<Seen> = events
-        .0
-        .lock()
-        .unwrap()
+    let all = events.0.lock().unwrap().clone();
+    for e in &all {
+        assert_eq!(e.tenant.as_deref(), Some("acme"));
+    }
+    let refused: Vec<Refused> = all
         .iter()
+        .filter(|e| e.action == Action::Rejected)
         .map(|e| {
-            assert_eq!(e.tenant, "acme");
+            let failure = e.failure.as_ref().unwrap();
+            (failure.status, failure.scim_type.map(|t| t.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![(409, Some("uniqueness")), (400, Some("invalidSyntax"))]
+    );
+    let seen: Vec<Seen> = all
+        .iter()
+        .filter(|e| e.action != Action::Rejected)
+        .map(|e| {
             (
-                e.resource_type.clone(),
-                e.id.clone(),
+                e.resource_type.clone().unwrap(),
+                e.id.clone().unwrap(),
                 e.action,
                 e.version.clone(),
                 e.display.clone(),
@@ -528,7 +546,7 @@ async fn every_accepted_write_is_reported_once() {
                 s("W/\"2\""),
                 s("ev")
             ),
-            ("User".into(), uid, Action::Deleted, None, None),
+            ("User".into(), uid, Action::Deleted, None, s("ev")),
         ]
     );
 }
@@ -646,7 +664,7 @@ async fn cursors_survive_writes_between_pages() {
 async fn entra_aad_opt_scim_062020_on_the_sqlite_store() {
     let store = scimkit::store::SqliteStore::in_memory().unwrap();
     let svc = scimkit::service::ScimService::builder(store)
-        .authenticator(scimkit::service::BearerToken::new(common::TOKEN, "acme"))
+        .authenticator(scimkit::auth::BearerToken::new(common::TOKEN, "acme"))
         .build();
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let (status, user, _) = call(

@@ -85,17 +85,23 @@ pub async fn member_changes(store: &dyn ResourceStore, tenant: &str) {
         ],
     };
     let later = "2026-02-02T00:00:00.000Z";
-    let Some(v2) = store
+    let Some(done) = store
         .change_members(&scope, "g1", &changes, later, Some(&v1))
         .await
         .expect("member changes succeed")
     else {
         return;
     };
+    let v2 = done.version;
     assert_ne!(v1, v2, "a change gives a new version");
     let got = store.get(&scope, "g1").await.expect("the group is there");
     let mut expected = group;
-    changes.apply(&mut expected);
+    let net = changes.apply(&mut expected);
+    assert_eq!(
+        (done.net.added_values(), done.net.removed_values()),
+        (net.added_values(), net.removed_values()),
+        "the members reported added and removed"
+    );
     let mut members: Vec<Value> = got["members"].as_array().cloned().unwrap_or_default();
     members.sort_by(|x, y| x["value"].as_str().cmp(&y["value"].as_str()));
     assert_eq!(
@@ -117,8 +123,8 @@ pub async fn member_changes(store: &dyn ResourceStore, tenant: &str) {
         .await
         .expect("no-op changes succeed");
     assert_eq!(
-        same.as_deref(),
-        Some(v2.as_str()),
+        same.as_ref().map(|s| (s.version.as_str(), s.net.changed())),
+        Some((v2.as_str(), false)),
         "no change keeps the version"
     );
     assert_eq!(

@@ -11,7 +11,8 @@ use serde_json::Value;
 use std::sync::RwLock;
 
 use super::{
-    unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
+    unique_keys, version_tag, MembersChanged, Page, Paging, Query, ResourceStore, Scope, SortOrder,
+    StoreError,
 };
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::json::get_ci;
@@ -443,7 +444,7 @@ impl ResourceStore for MemoryStore {
         changes: &MemberChanges,
         last_modified: &str,
         expected_version: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<MembersChanged>, StoreError> {
         let mut tables = self.tables.write().expect("no panics while locked");
         let entry = tables
             .get_mut(&Self::key(scope))
@@ -455,7 +456,8 @@ impl ResourceStore for MemoryStore {
             // An indexed attribute: the service's read-modify-write keeps the indexes.
             return Ok(None);
         }
-        if changes.apply(&mut entry.resource) {
+        let net = changes.apply(&mut entry.resource);
+        if net.changed() {
             entry.version += 1;
             set_version(&mut entry.resource, entry.version);
             if let Some(meta) = entry
@@ -466,6 +468,9 @@ impl ResourceStore for MemoryStore {
                 meta.insert("lastModified".into(), Value::String(last_modified.into()));
             }
         }
-        Ok(Some(version_tag(entry.version)))
+        Ok(Some(MembersChanged {
+            version: version_tag(entry.version),
+            net,
+        }))
     }
 }

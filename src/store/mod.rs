@@ -45,7 +45,7 @@ use serde_json::Value;
 use crate::error::{ScimError, ScimType};
 use crate::eval::Matcher;
 use crate::filter::{AttrPath, Filter};
-use crate::patch::MemberChanges;
+use crate::patch::{MemberChanges, NetChange};
 use crate::schema::UniqueValue;
 
 pub mod conformance;
@@ -202,6 +202,15 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// What [`ResourceStore::change_members`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersChanged {
+    /// The resource's version afterwards.
+    pub version: String,
+    /// The values added and removed, as [`MemberChanges::apply`] reports them.
+    pub net: NetChange,
+}
+
 /// The storage an application provides: a JSON document store per tenant and resource
 /// type with atomic uniqueness and version checks.
 ///
@@ -247,9 +256,10 @@ pub trait ResourceStore: Send + Sync {
 
     /// Applies member changes to the resource with this id without the service reading
     /// and rewriting it whole, so that a change to a 100,000-member group costs what the
-    /// change costs. Returns the resource's version afterwards, or `Ok(None)` when the
-    /// store does not take such changes (the default): the service then reads, patches
-    /// and replaces.
+    /// change costs. Returns the resource's version afterwards and what changed (the
+    /// [`NetChange`] of [`MemberChanges::apply`], or of applying the same rule in a
+    /// database), or `Ok(None)` when the store does not take such changes (the default):
+    /// the service then reads, patches and replaces.
     ///
     /// The changes mean what [`MemberChanges::apply`] does. When they change the
     /// resource, the store sets `meta.lastModified` to `last_modified` and gives it a new
@@ -262,7 +272,7 @@ pub trait ResourceStore: Send + Sync {
         changes: &MemberChanges,
         last_modified: &str,
         expected_version: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<MembersChanged>, StoreError> {
         let _ = (scope, id, changes, last_modified, expected_version);
         Ok(None)
     }
@@ -311,7 +321,7 @@ impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
         changes: &MemberChanges,
         last_modified: &str,
         expected_version: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<MembersChanged>, StoreError> {
         (**self)
             .change_members(scope, id, changes, last_modified, expected_version)
             .await

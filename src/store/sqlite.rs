@@ -38,7 +38,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use serde_json::{Map, Value};
 
 use super::{
-    unique_keys, version_tag, Page, Paging, Query, ResourceStore, Scope, SortOrder, StoreError,
+    unique_keys, version_tag, MembersChanged, Page, Paging, Query, ResourceStore, Scope, SortOrder,
+    StoreError,
 };
 use crate::patch::{MemberChanges, MemberOp, NetChange};
 use crate::schema::{Registry, UniqueValue};
@@ -617,12 +618,12 @@ impl ResourceStore for SqliteStore {
         changes: &MemberChanges,
         last_modified: &str,
         expected_version: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<MembersChanged>, StoreError> {
         if self.split_attribute(scope) != Some(changes.attribute.as_str()) {
             return Ok(None);
         }
         let ty = scope.resource_type.to_ascii_lowercase();
-        let version = self.write(|tx| {
+        let (version, net) = self.write(|tx| {
             let (seq, current) = locate(tx, scope, &ty, id)?;
             check_version(current, expected_version)?;
             let mut net = NetChange::default();
@@ -656,7 +657,7 @@ impl ResourceStore for SqliteStore {
                 }
             }
             if !net.changed() {
-                return Ok(current);
+                return Ok((current, net));
             }
             let version = current + 1;
             tx.execute(
@@ -664,9 +665,12 @@ impl ResourceStore for SqliteStore {
                 params![version, version_tag(version as u64), last_modified, seq],
             )
             .map_err(unavailable)?;
-            Ok(version)
+            Ok((version, net))
         })?;
-        Ok(Some(version_tag(version as u64)))
+        Ok(Some(MembersChanged {
+            version: version_tag(version as u64),
+            net,
+        }))
     }
 }
 

@@ -6,7 +6,8 @@
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use http::{Request, Response, StatusCode};
-use scimkit::service::{BearerToken, ScimService, ServiceBuilder};
+use scimkit::auth::BearerToken;
+use scimkit::service::{ScimService, ServiceBuilder};
 use scimkit::store::MemoryStore;
 use serde_json::Value;
 

@@ -42,6 +42,12 @@ use crate::filter::{AttrPath, CompValue, CompareOp, Filter, FilterError, Limits}
 use crate::json::get_ci;
 use crate::schema::{normalize_value, AttrKind, Attribute, Mutability, ResourceTypeView, Schema};
 
+mod changes;
+mod members;
+
+pub use changes::AttributeChange;
+pub use members::{MemberChanges, MemberOp, NetChange};
+
 /// The schema URN of a PATCH request.
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -247,6 +253,9 @@ pub struct Patched {
     pub changed: bool,
     /// Write-only values set by the request (such as a new `password`), by canonical path.
     pub write_only: Vec<(String, Value)>,
+    /// The attributes that changed, each with what it was before (for a list identified
+    /// by `value`, such as `members`, the values added and removed).
+    pub changes: Vec<AttributeChange>,
 }
 
 fn no_target(detail: impl Into<String>) -> ScimError {
@@ -312,14 +321,27 @@ impl Index {
     }
 }
 
+/// An attribute as it was before a request's operations on it.
+struct Original {
+    ext: Option<String>,
+    name: String,
+    value: Option<Value>,
+    /// A list identified by `value`, compared by membership.
+    identified: bool,
+    /// What indexed changes did to the list before `value` was taken.
+    earlier: NetChange,
+}
+
 struct Engine<'v, 'r> {
     view: &'v ResourceTypeView<'r>,
     compat: &'v Compat,
     /// Whether a list tracked by an index changed.
     changed: bool,
-    /// Each attribute operations touched, with its value before the first of them:
-    /// (extension URN, attribute name, value).
-    originals: Vec<(Option<String>, String, Option<Value>)>,
+    /// Each attribute operations touched, with its value before the first of them that
+    /// was not an indexed change.
+    originals: Vec<Original>,
+    /// The net changes of indexes that were flushed: (extension URN, attribute name, net).
+    nets: Vec<(Option<String>, String, NetChange)>,
     write_only: Vec<(String, Value)>,
     /// By the attribute definition's address.
     indexes: HashMap<usize, Index>,
@@ -362,11 +384,15 @@ impl<'r> ResourceTypeView<'r> {
             if !engine
                 .originals
                 .iter()
-                .any(|(e, n, _)| e.is_none() && *n == ext.id)
+                .any(|o| o.ext.is_none() && o.name == ext.id)
             {
-                engine
-                    .originals
-                    .push((None, ext.id.clone(), doc.get(&ext.id).cloned()));
+                engine.originals.push(Original {
+                    ext: None,
+                    name: ext.id.clone(),
+                    value: doc.get(&ext.id).cloned(),
+                    identified: false,
+                    earlier: NetChange::default(),
+                });
             }
         }
         for (i, op) in request.operations.iter().enumerate() {
@@ -377,19 +403,14 @@ impl<'r> ResourceTypeView<'r> {
         engine.flush_all(&mut doc);
         let schemas = doc.get("schemas").cloned();
         self.finish(&mut doc)?;
-        let changed = engine.changed
-            || doc.get("schemas") != schemas.as_ref()
-            || engine.originals.iter().any(|(ext, name, before)| {
-                let container = match ext {
-                    Some(urn) => doc.get(urn).and_then(Value::as_object),
-                    None => Some(&doc),
-                };
-                container.and_then(|c| c.get(name)) != before.as_ref()
-            });
+        let changes = engine.changes(&doc);
+        let changed =
+            engine.changed || doc.get("schemas") != schemas.as_ref() || !changes.is_empty();
         Ok(Patched {
             resource: Value::Object(doc),
             changed,
             write_only: engine.write_only,
+            changes,
         })
     }
 
@@ -511,6 +532,7 @@ impl<'v, 'r> Engine<'v, 'r> {
             compat,
             changed: false,
             originals: Vec::new(),
+            nets: Vec::new(),
             write_only: Vec::new(),
             indexes: HashMap::new(),
         }
@@ -617,14 +639,26 @@ impl<'v, 'r> Engine<'v, 'r> {
         let seen = self
             .originals
             .iter()
-            .any(|(ext, name, _)| ext.as_deref() == target.ext && *name == target.attr.name);
+            .any(|o| o.ext.as_deref() == target.ext && o.name == target.attr.name);
         if !indexed && !seen {
-            let before = self.current(doc, target).cloned();
-            self.originals.push((
-                target.ext.map(str::to_owned),
-                target.attr.name.clone(),
-                before,
-            ));
+            // Indexed changes so far are applied and noted apart, so that the value taken
+            // is the list as it now is.
+            self.flush(doc, target.attr);
+            let mut earlier = NetChange::default();
+            self.nets.retain(|(ext, name, net)| {
+                let mine = ext.as_deref() == target.ext && *name == target.attr.name;
+                if mine {
+                    earlier = std::mem::take(&mut earlier).then(net.clone());
+                }
+                !mine
+            });
+            self.originals.push(Original {
+                ext: target.ext.map(str::to_owned),
+                name: target.attr.name.clone(),
+                value: self.current(doc, target).cloned(),
+                identified: identified_by_value(target.attr),
+                earlier,
+            });
         }
         match (op, value) {
             (OpKind::Remove, value) => self.remove(doc, target, value, keys),
@@ -894,7 +928,7 @@ impl<'v, 'r> Engine<'v, 'r> {
             _ => Vec::new(),
         };
         if op == OpKind::Replace {
-            self.indexes.remove(&(attr as *const Attribute as usize));
+            self.flush(doc, attr);
             let container = self.container(doc, target.ext, true).expect("created");
             if items.is_empty() {
                 container.remove(&attr.name);
@@ -1298,16 +1332,24 @@ impl<'v, 'r> Engine<'v, 'r> {
     /// Applies the removals the index deferred for `attr`, and forgets its index.
     fn flush(&mut self, doc: &mut Map<String, Value>, attr: &Attribute) {
         if let Some(index) = self.indexes.remove(&(attr as *const Attribute as usize)) {
-            self.changed |= index.changed();
-            apply_removals(doc, index);
+            self.retire(doc, index);
         }
     }
 
     fn flush_all(&mut self, doc: &mut Map<String, Value>) {
-        for (_, index) in self.indexes.drain() {
-            self.changed |= index.changed();
-            apply_removals(doc, index);
+        let indexes: Vec<Index> = self.indexes.drain().map(|(_, index)| index).collect();
+        for index in indexes {
+            self.retire(doc, index);
         }
+    }
+
+    /// Applies an index's deferred removals and keeps its net change.
+    fn retire(&mut self, doc: &mut Map<String, Value>, mut index: Index) {
+        self.changed |= index.changed();
+        let net = std::mem::take(&mut index.net);
+        let (ext, name) = (index.ext.clone(), index.name.clone());
+        apply_removals(doc, index);
+        self.nets.push((ext, name, net));
     }
 }
 
@@ -1348,187 +1390,5 @@ fn prune(container: &mut Map<String, Value>, name: &str) {
     };
     if empty {
         container.remove(name);
-    }
-}
-
-/// Changes to a multi-valued attribute whose elements are identified by their `value` — a
-/// group's `members` — that a store can apply without reading or rewriting the whole
-/// resource (a `members` table, say, for groups of 100,000 members).
-///
-/// [`ResourceTypeView::member_changes`] finds them in a PATCH request; [`apply`] is their
-/// meaning, the same as the PATCH engine's, for stores that keep documents.
-///
-/// [`apply`]: MemberChanges::apply
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberChanges {
-    /// The attribute's name, as the schema spells it (`members`).
-    pub attribute: String,
-    /// The changes, in order.
-    pub ops: Vec<MemberOp>,
-}
-
-/// One step of [`MemberChanges`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberOp {
-    /// Add these elements (normalised objects with a `value`); values already present are
-    /// left as they are.
-    Add(Vec<Value>),
-    /// Remove the elements with these values; absent values are not an error.
-    Remove(Vec<String>),
-}
-
-impl MemberChanges {
-    /// Applies the changes to a resource; returns whether it changed. An emptied list is
-    /// removed, as the PATCH engine does.
-    ///
-    /// ```
-    /// use scimkit::patch::{MemberChanges, MemberOp};
-    /// use serde_json::json;
-    ///
-    /// let mut group = json!({"displayName": "Ops", "members": [{"value": "a"}]});
-    /// let changes = MemberChanges {
-    ///     attribute: "members".into(),
-    ///     ops: vec![
-    ///         MemberOp::Add(vec![json!({"value": "b"}), json!({"value": "a"})]),
-    ///         MemberOp::Remove(vec!["a".into(), "zz".into()]),
-    ///     ],
-    /// };
-    /// assert!(changes.apply(&mut group));
-    /// assert_eq!(group["members"], json!([{"value": "b"}]));
-    /// ```
-    pub fn apply(&self, resource: &mut Value) -> bool {
-        let Some(doc) = resource.as_object_mut() else {
-            return false;
-        };
-        let slot = doc
-            .entry(self.attribute.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        let Some(list) = slot.as_array_mut() else {
-            return false;
-        };
-        let mut present: HashSet<String> = list
-            .iter()
-            .filter_map(value_key)
-            .map(str::to_owned)
-            .collect();
-        let mut net = NetChange::default();
-        for op in &self.ops {
-            match op {
-                MemberOp::Add(items) => {
-                    for item in items {
-                        let Some(key) = value_key(item) else { continue };
-                        if present.insert(key.to_owned()) {
-                            net.added(key);
-                            list.push(item.clone());
-                        }
-                    }
-                }
-                MemberOp::Remove(keys) => {
-                    let gone: HashSet<&str> = keys
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|k| present.remove(*k))
-                        .collect();
-                    if gone.is_empty() {
-                        continue;
-                    }
-                    for key in &gone {
-                        net.removed(key);
-                    }
-                    list.retain(|i| value_key(i).is_none_or(|k| !gone.contains(k)));
-                }
-            }
-        }
-        prune(doc, &self.attribute);
-        net.changed()
-    }
-}
-
-/// Whether a list identified by `value` changed, from what a request actually added to it
-/// and removed from it: a value added and removed again within the request is no change;
-/// taking out a value the list had is one. The rule the PATCH engine, [`MemberChanges`]
-/// and a store applying member changes must share, so that they agree on when a version
-/// changes.
-#[derive(Debug, Clone, Default)]
-pub struct NetChange {
-    added: HashSet<String>,
-    lost_original: bool,
-}
-
-impl NetChange {
-    /// `key` was not in the list and has been added.
-    pub fn added(&mut self, key: &str) {
-        self.added.insert(key.to_owned());
-    }
-
-    /// `key` was in the list and has been removed.
-    pub fn removed(&mut self, key: &str) {
-        if !self.added.remove(key) {
-            self.lost_original = true;
-        }
-    }
-
-    /// Whether the list differs from what it was before the request.
-    pub fn changed(&self) -> bool {
-        self.lost_original || !self.added.is_empty()
-    }
-}
-
-impl ResourceTypeView<'_> {
-    /// The request as [`MemberChanges`], when every operation adds elements to, or removes
-    /// elements by value from, one core attribute identified by `value` (Entra ID's, Okta's
-    /// and JumpCloud's group membership PATCHes). `None` for anything else, including
-    /// requests this would answer differently from [`patch`](Self::patch): a store that
-    /// cannot take the changes, or a request that is not of this shape, goes through the
-    /// whole-resource PATCH, which also reports any error.
-    pub fn member_changes(&self, request: &PatchRequest, compat: &Compat) -> Option<MemberChanges> {
-        let mut engine = Engine::new(self, compat);
-        let mut attribute: Option<&Attribute> = None;
-        let mut ops = Vec::with_capacity(request.operations.len());
-        for op in &request.operations {
-            let path = op.path.as_ref()?;
-            if engine.whole_extension(path).is_some() {
-                return None;
-            }
-            let target = engine.target(path).ok()??;
-            let attr = target.attr;
-            if target.ext.is_some()
-                || target.sub.is_some()
-                || target.filter_sub.is_some()
-                || !identified_by_value(attr)
-                || attr.required
-                || attr.mutability == Mutability::ReadOnly
-                || attribute.is_some_and(|a| !std::ptr::eq(a, attr))
-            {
-                return None;
-            }
-            attribute = Some(attr);
-            match op.op {
-                OpKind::Add if target.filter.is_none() => {
-                    let value = op.value.clone()?;
-                    let Ok(Some(Value::Array(items))) =
-                        engine.normalized(attr, &target, None, value, false)
-                    else {
-                        return None;
-                    };
-                    if items.iter().any(|i| value_key(i).is_none()) {
-                        return None;
-                    }
-                    ops.push(MemberOp::Add(items));
-                }
-                OpKind::Remove => {
-                    if target.filter.is_some() && !compat.patch_remove_missing_is_noop {
-                        return None;
-                    }
-                    let keys = engine.removal_keys(&target, op.value.as_ref()).ok()??;
-                    ops.push(MemberOp::Remove(keys));
-                }
-                _ => return None,
-            }
-        }
-        Some(MemberChanges {
-            attribute: attribute?.name.clone(),
-            ops,
-        })
     }
 }

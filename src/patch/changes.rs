@@ -1,0 +1,191 @@
+//! What a write changed, attribute by attribute: for activity logs and for the work that
+//! follows a write (effective roles after a membership change).
+
+use serde_json::{Map, Value};
+
+use super::{identified_by_value, Engine, NetChange};
+use crate::schema::ResourceTypeView;
+
+/// One attribute a write changed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AttributeChange {
+    /// An attribute compared whole, with its value before (`None`: absent).
+    Value {
+        /// The extension URN whose object holds the attribute; `None` for the core schema
+        /// (and for a whole extension object, whose `name` is its URN).
+        extension: Option<String>,
+        /// The attribute's canonical name.
+        name: String,
+        /// Its value before the write.
+        before: Option<Value>,
+    },
+    /// A list identified by `value` (a group's `members`), by its net change.
+    Members {
+        /// The extension URN whose object holds the attribute, if any.
+        extension: Option<String>,
+        /// The attribute's canonical name.
+        name: String,
+        /// The values added and removed.
+        net: NetChange,
+    },
+}
+
+impl AttributeChange {
+    /// The extension URN whose object holds the attribute, if any.
+    pub fn extension(&self) -> Option<&str> {
+        match self {
+            AttributeChange::Value { extension, .. }
+            | AttributeChange::Members { extension, .. } => extension.as_deref(),
+        }
+    }
+
+    /// The attribute's canonical name.
+    pub fn name(&self) -> &str {
+        match self {
+            AttributeChange::Value { name, .. } | AttributeChange::Members { name, .. } => name,
+        }
+    }
+
+    /// The attribute's path: its name, after its extension's URN and a colon when it is an
+    /// extension's.
+    pub fn path(&self) -> String {
+        match self.extension() {
+            Some(urn) => format!("{urn}:{}", self.name()),
+            None => self.name().to_owned(),
+        }
+    }
+}
+
+/// Keys of a resource that are not attributes a client changes.
+fn bookkeeping(key: &str) -> bool {
+    matches!(key, "schemas" | "id" | "meta")
+}
+
+impl Engine<'_, '_> {
+    /// The attributes the request changed, now that every operation has applied.
+    pub(super) fn changes(&mut self, doc: &Map<String, Value>) -> Vec<AttributeChange> {
+        let mut changes = Vec::new();
+        for original in self.originals.drain(..) {
+            let container = match &original.ext {
+                Some(urn) => doc.get(urn).and_then(Value::as_object),
+                None => Some(doc),
+            };
+            let after = container.and_then(|c| c.get(&original.name));
+            if original.identified {
+                let net = original
+                    .earlier
+                    .then(NetChange::between(original.value.as_ref(), after));
+                if net.changed() {
+                    changes.push(AttributeChange::Members {
+                        extension: original.ext,
+                        name: original.name,
+                        net,
+                    });
+                }
+            } else if after != original.value.as_ref() {
+                changes.push(AttributeChange::Value {
+                    extension: original.ext,
+                    name: original.name,
+                    before: original.value,
+                });
+            }
+        }
+        // Lists only ever changed through their indexes: their nets, in order.
+        let mut lists: Vec<(Option<String>, String, NetChange)> = Vec::new();
+        for (ext, name, net) in self.nets.drain(..) {
+            match lists.iter_mut().find(|(e, n, _)| *e == ext && *n == name) {
+                Some((_, _, total)) => *total = std::mem::take(total).then(net),
+                None => lists.push((ext, name, net)),
+            }
+        }
+        changes.extend(lists.into_iter().filter(|(_, _, net)| net.changed()).map(
+            |(extension, name, net)| AttributeChange::Members {
+                extension,
+                name,
+                net,
+            },
+        ));
+        changes
+    }
+}
+
+impl ResourceTypeView<'_> {
+    /// The attributes that differ between two states of a resource (`before` `Null` for a
+    /// resource just created), as a PUT or a POST changed them: core attributes and each
+    /// extension's attributes by name, lists identified by `value` by membership. `id`,
+    /// `meta` and `schemas` are not attributes a client changes and are left out.
+    ///
+    /// ```
+    /// use scimkit::patch::AttributeChange;
+    /// use scimkit::schema::Registry;
+    /// use serde_json::json;
+    ///
+    /// let registry = Registry::scim_default();
+    /// let groups = registry.resource_type("Group").unwrap();
+    /// let before = json!({"displayName": "Ops", "members": [{"value": "a"}, {"value": "b"}]});
+    /// let after = json!({"displayName": "Ops", "members": [{"value": "b"}, {"value": "c"}]});
+    /// let changes = groups.changes(&before, &after);
+    /// let AttributeChange::Members { name, net, .. } = &changes[0] else { panic!() };
+    /// assert_eq!(name, "members");
+    /// assert_eq!((net.added_values(), net.removed_values()), (vec!["c".to_owned()], vec!["a".to_owned()]));
+    /// ```
+    pub fn changes(&self, before: &Value, after: &Value) -> Vec<AttributeChange> {
+        let empty = Map::new();
+        let mut changes = Vec::new();
+        self.compare(
+            None,
+            before.as_object().unwrap_or(&empty),
+            after.as_object().unwrap_or(&empty),
+            &mut changes,
+        );
+        changes
+    }
+
+    /// The attributes of one object (the core, or an extension's) that differ.
+    fn compare(
+        &self,
+        ext: Option<&str>,
+        old: &Map<String, Value>,
+        new: &Map<String, Value>,
+        out: &mut Vec<AttributeChange>,
+    ) {
+        let keys = old
+            .keys()
+            .chain(new.keys().filter(|k| !old.contains_key(*k)));
+        for key in keys {
+            let (before, after) = (old.get(key), new.get(key));
+            if before == after || (ext.is_none() && bookkeeping(key)) {
+                continue;
+            }
+            if ext.is_none() {
+                if let Some(schema) = self.extension(key) {
+                    let none = Map::new();
+                    self.compare(
+                        Some(&schema.id),
+                        before.and_then(Value::as_object).unwrap_or(&none),
+                        after.and_then(Value::as_object).unwrap_or(&none),
+                        out,
+                    );
+                    continue;
+                }
+            }
+            let identified = self
+                .resolve(ext, key, None)
+                .is_some_and(|r| identified_by_value(r.attribute));
+            out.push(if identified {
+                AttributeChange::Members {
+                    extension: ext.map(str::to_owned),
+                    name: key.clone(),
+                    net: NetChange::between(before, after),
+                }
+            } else {
+                AttributeChange::Value {
+                    extension: ext.map(str::to_owned),
+                    name: key.clone(),
+                    before: before.cloned(),
+                }
+            });
+        }
+    }
+}
