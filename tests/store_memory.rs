@@ -41,7 +41,7 @@ async fn a_hundred_concurrent_creates_of_one_user_name_give_one_success() {
         match task.await.expect("no panic") {
             Ok(_) => created += 1,
             Err(StoreError::Conflict(path)) => {
-                assert_eq!(path, "username");
+                assert_eq!(path, "userName");
                 conflicts += 1;
             }
             Err(other) => panic!("{other}"),

@@ -24,7 +24,6 @@ const PAGE: usize = 500;
 
 /// A user whose effective role changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct RoleChange {
     /// The user's id.
     pub user_id: String,

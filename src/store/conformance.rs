@@ -254,7 +254,7 @@ pub async fn uniqueness(store: &dyn ResourceStore, tenant: &str) {
         .create(&scope, user("b", "bjensen"), &[user_name("bjensen")])
         .await;
     assert!(
-        matches!(&clash, Err(StoreError::Conflict(path)) if path.eq_ignore_ascii_case("userName")),
+        matches!(&clash, Err(StoreError::Conflict(path)) if path == "userName"),
         "userName is unique without case: {clash:?}"
     );
     let exact = UniqueValue {

@@ -78,14 +78,20 @@ impl MemoryStore {
 }
 
 impl Table {
-    fn taken(&self, keys: &[(String, String)], except: Option<&str>) -> Option<String> {
+    /// The attribute (as the schema spells it) of the first value another resource holds.
+    fn taken(
+        &self,
+        unique: &[UniqueValue],
+        keys: &[(String, String)],
+        except: Option<&str>,
+    ) -> Option<String> {
         keys.iter()
-            .find(|k| {
+            .position(|k| {
                 self.unique
-                    .get(*k)
+                    .get(k)
                     .is_some_and(|owner| Some(owner.as_str()) != except)
             })
-            .map(|(path, _)| path.clone())
+            .map(|i| unique[i].path.clone())
     }
 
     fn check_version(entry: &Entry, expected: Option<&str>) -> Result<(), StoreError> {
@@ -326,7 +332,7 @@ impl ResourceStore for MemoryStore {
         if table.by_id.contains_key(&id) {
             return Err(StoreError::Conflict("id".into()));
         }
-        if let Some(path) = table.taken(&keys, None) {
+        if let Some(path) = table.taken(unique, &keys, None) {
             return Err(StoreError::Conflict(path));
         }
         set_version(&mut resource, 1);
@@ -368,7 +374,7 @@ impl ResourceStore for MemoryStore {
             .ok_or(StoreError::NotFound)?;
         let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
         Table::check_version(entry, expected_version)?;
-        if let Some(path) = table.taken(&keys, Some(id)) {
+        if let Some(path) = table.taken(unique, &keys, Some(id)) {
             return Err(StoreError::Conflict(path));
         }
         let mut entry = table.by_id.remove(id).expect("present");

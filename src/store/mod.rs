@@ -83,7 +83,8 @@ pub enum StoreError {
     /// No resource with that id in that scope.
     #[error("resource not found")]
     NotFound,
-    /// A value that must be unique is taken: the attribute's path.
+    /// A value that must be unique is taken: the attribute's path, as the
+    /// [`UniqueValue`] spells it.
     #[error("{0} is already taken")]
     Conflict(String),
     /// The resource's version is not the one the write expected.

@@ -322,13 +322,13 @@ fn insert_unique(
             "INSERT INTO unique_values (tenant, type, path, key, seq) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(unavailable)?;
-    for (path, key) in unique_keys(unique) {
+    for ((path, key), value) in unique_keys(unique).into_iter().zip(unique) {
         match stmt.execute(params![scope.tenant, ty, path, key, seq]) {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                return Err(StoreError::Conflict(path));
+                return Err(StoreError::Conflict(value.path.clone()));
             }
             Err(e) => return Err(unavailable(e)),
         }
