@@ -1,17 +1,26 @@
 //! The service in process, no network: GET by id, a `userName eq` lookup, create, PATCH and
-//! a page of 100, on stores holding 1,000 and 100,000 users.
+//! a page of 100, on stores holding 1,000 and 100,000 users; and a Bulk request of 1,000
+//! user creates, beside the same creates as 1,000 requests and with the activity log on.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use http::Request;
 use scimkit::auth::BearerToken;
+use scimkit::events::MemoryEventLog;
 use scimkit::service::ScimService;
 use scimkit::store::MemoryStore;
 use serde_json::Value;
 
 const KEY: &str = "bench-key";
+
+fn user_body(i: usize) -> String {
+    format!(
+        r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"user-{i:06}@example.com","externalId":"ext-{i}","active":true,"name":{{"givenName":"Given{i}","familyName":"Family{i}"}},"emails":[{{"value":"user-{i:06}@example.com","type":"work","primary":true}}]}}"#
+    )
+}
 
 fn request(method: &str, uri: &str, body: Option<String>) -> Request<Bytes> {
     Request::builder()
@@ -31,10 +40,10 @@ fn populated(rt: &tokio::runtime::Runtime, users: usize) -> (ScimService, String
     let mut middle = String::new();
     rt.block_on(async {
         for i in 0..users {
-            let body = format!(
-                r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"user-{i:06}@example.com","externalId":"ext-{i}","active":true,"name":{{"givenName":"Given{i}","familyName":"Family{i}"}},"emails":[{{"value":"user-{i:06}@example.com","type":"work","primary":true}}]}}"#
-            );
-            let response = service.handle(request("POST", "/scim/v2/Users", Some(body))).await;
+            let body = user_body(i);
+            let response = service
+                .handle(request("POST", "/scim/v2/Users", Some(body)))
+                .await;
             assert_eq!(response.status(), 201);
             if i == users / 2 {
                 let created: Value = serde_json::from_slice(response.body()).expect("JSON");
@@ -99,5 +108,74 @@ fn service(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, service);
+/// A fresh service over an empty store, with or without an activity log.
+fn empty(logged: bool) -> ScimService {
+    let builder = ScimService::builder(MemoryStore::new())
+        .authenticator(BearerToken::new(KEY, "bench"))
+        .base_url("https://app.example.com/scim/v2");
+    match logged {
+        true => builder.events(Arc::new(MemoryEventLog::new())).build(),
+        false => builder.build(),
+    }
+}
+
+fn bulk(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let ops: Vec<String> = (0..1000)
+        .map(|i| {
+            format!(
+                r#"{{"method":"POST","path":"/Users","bulkId":"u{i}","data":{}}}"#,
+                user_body(i)
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{}]}}"#,
+        ops.join(",")
+    );
+    let mut group = c.benchmark_group("bulk");
+    group.sample_size(20);
+    for (name, logged) in [
+        ("bulk_1000_creates", false),
+        ("bulk_1000_creates_logged", true),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || empty(logged),
+                |service| {
+                    let response = rt.block_on(service.handle(request(
+                        "POST",
+                        "/scim/v2/Bulk",
+                        Some(body.clone()),
+                    )));
+                    assert_eq!(response.status(), 200);
+                    service
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.bench_function("posts_1000_creates", |b| {
+        b.iter_batched(
+            || empty(false),
+            |service| {
+                rt.block_on(async {
+                    for i in 0..1000 {
+                        let response = service
+                            .handle(request("POST", "/scim/v2/Users", Some(user_body(i))))
+                            .await;
+                        assert_eq!(response.status(), 201);
+                    }
+                });
+                service
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, service, bulk);
 criterion_main!(benches);

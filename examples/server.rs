@@ -1,49 +1,242 @@
-//! The SCIM server: scimkit's service under axum, on `127.0.0.1:8080` by default.
+//! The SCIM server: scimkit's service under axum, on `127.0.0.1:8080` by default, with
+//! what an application's "SCIM settings" page stands on.
 //!
 //! ```text
 //! cargo run --example server
 //! ```
 //!
+//! On first start it creates the tenant `default`, prints its SCIM URL and an API key once,
+//! and keeps the key's digest (never the key) in the database. Every request's activity is
+//! printed as a line and kept for the admin endpoints.
+//!
 //! Environment:
 //! - `SCIM_ADDR`: the address to listen on (default `127.0.0.1:8080`).
-//! - `SCIM_API_KEY`: the bearer token identity providers must send; when unset, one is
-//!   generated and printed once at start-up.
-//! - `SCIM_DB`: the SQLite database file (default `scim.db` in the working directory), so
-//!   that the directory survives restarts; `:memory:` selects the in-memory store, which
-//!   lives as long as the process.
-//!
-//! The glue is the `scim` handler: read the body, hand the request to the service, and
-//! return its response.
+//! - `SCIM_DB`: the SQLite database file (default `scim.db` in the working directory) for
+//!   the directory and the tenant's keys; `:memory:` keeps both in memory.
+//! - `SCIM_API_KEY`: a key of your own (16 characters or more) to be the tenant's only key,
+//!   for scripts and tests; nothing is generated then.
+//! - `SCIM_IDP`: the identity provider the tenant provisions from (`entra`, `okta`,
+//!   `jumpcloud`, `onelogin`, `ping`, `google`, `other`; default `other`). Entra ID's
+//!   profile answers PATCH with `204`, the others with the resource.
+//! - `SCIM_DEPROVISION=deactivate`: `DELETE` of a user deactivates it instead of removing it.
+//! - `SCIM_ROLES`: group-based roles, `Group=role` pairs in order, `*=role` for the default
+//!   (`SCIM_ROLES='Admins=admin,Engineering=engineer,*=viewer'`).
+//! - `SCIM_LOG=off`: do not print the activity lines.
+//! - `SCIM_ADMIN_TOKEN`: enables the admin endpoints, for requests with this bearer token:
+//!   `POST /admin/key` rotates the tenant's key (the new one is in the answer, once),
+//!   `GET /admin/activity?count=&before=` pages the activity log, `PUT /admin/roles`
+//!   replaces the rules (`[{"group": "Admins", "role": "admin"}, {"role": "viewer",
+//!   "default": true}]`) and answers the roles that changed, `GET /admin/roles/{user id}`
+//!   tells a user's role.
 
 use std::net::SocketAddr;
-
-use axum::body::{to_bytes, Body};
-use axum::extract::{Request, State};
-use axum::response::Response;
-use axum::Router;
 use std::sync::Arc;
 
-use scimkit::auth::{BearerToken, PatchResponse};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use scimkit::auth::{
+    Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, SqliteKeyStore, TenantSettings,
+};
+use scimkit::events::{Event, EventSink, MemoryEventLog};
+use scimkit::roles::{MemoryRoleStore, RoleRules, Rule};
 use scimkit::service::ScimService;
 use scimkit::store::{MemoryStore, ResourceStore, SqliteStore};
 
-async fn scim(State(service): State<ScimService>, request: Request) -> Response {
+const TENANT: &str = "default";
+
+#[derive(Clone)]
+struct App {
+    service: ScimService,
+    keys: Arc<dyn KeyStore>,
+    log: Arc<MemoryEventLog>,
+    roles: Arc<MemoryRoleStore>,
+    admin: Option<String>,
+}
+
+/// The glue: read the body (no more than the service takes), hand the request over, and
+/// return the response.
+async fn scim(State(app): State<App>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    // Read no more than the service takes: a larger body is refused unread.
-    let Ok(body) = to_bytes(body, service.max_body_bytes()).await else {
-        return service.body_too_large().map(Body::from);
+    let Ok(body) = to_bytes(body, app.service.max_body_bytes()).await else {
+        return app.service.body_too_large().map(Body::from);
     };
-    let response = service.handle(http::Request::from_parts(parts, body)).await;
+    let response = app
+        .service
+        .handle(http::Request::from_parts(parts, body))
+        .await;
     response.map(Body::from)
 }
 
-fn generated_key() -> String {
-    // Two random (v4) UUIDs: 244 bits from the operating system's CSPRNG.
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
+/// The activity log: kept for `/admin/activity`, and printed unless `SCIM_LOG=off`.
+struct Activity {
+    log: Arc<MemoryEventLog>,
+    print: bool,
+}
+
+#[async_trait::async_trait]
+impl EventSink for Activity {
+    async fn record(&self, event: Event) {
+        if self.print {
+            println!("{event}");
+        }
+        self.log.record(event).await;
+    }
+}
+
+/// `Group=role,…,*=role` as rules.
+fn parse_roles(text: &str) -> Result<RoleRules, String> {
+    let mut rules = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (group, role) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{pair:?} is not Group=role"))?;
+        rules.push(match group.trim() {
+            "*" => Rule::default_role(role.trim()),
+            group => Rule::group(group, role.trim()),
+        });
+    }
+    RoleRules::new(rules).map_err(|e| e.to_string())
+}
+
+fn admin_allowed(app: &App, headers: &HeaderMap) -> bool {
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match (&app.admin, given) {
+        (Some(token), Some(given)) => {
+            use subtle::ConstantTimeEq;
+            bool::from(token.as_bytes().ct_eq(given.as_bytes()))
+        }
+        _ => false,
+    }
+}
+
+async fn rotate_key(State(app): State<App>, headers: HeaderMap) -> Response {
+    if !admin_allowed(&app, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    match app.keys.rotate(TENANT).await {
+        Ok(key) => Json(json!({"id": key.id(), "key": key.secret()})).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Page {
+    count: Option<usize>,
+    before: Option<u64>,
+}
+
+async fn activity(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(page): Query<Page>,
+) -> Response {
+    if !admin_allowed(&app, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let page = app.log.page(
+        Some(TENANT),
+        page.before,
+        page.count.unwrap_or(50).min(1000),
+    );
+    let entries: Vec<Value> = page
+        .entries
+        .iter()
+        .map(|l| json!({"seq": l.seq, "line": l.event.to_string()}))
+        .collect();
+    Json(json!({"total": page.total, "next": page.next, "entries": entries})).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct RuleBody {
+    group: Option<String>,
+    role: String,
+    #[serde(default)]
+    default: bool,
+}
+
+async fn set_roles(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Json(body): Json<Vec<RuleBody>>,
+) -> Response {
+    if !admin_allowed(&app, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let rules = body.into_iter().map(|r| Rule {
+        group: r.group,
+        role: r.role,
+        default: r.default,
+    });
+    let rules = match RoleRules::new(rules.collect()) {
+        Ok(rules) => rules,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    app.roles.set_rules(TENANT, rules);
+    match app.service.recompute_roles(TENANT).await {
+        Ok(changes) => {
+            let changes: Vec<Value> = changes
+                .iter()
+                .map(|c| json!({"user": c.user_id, "userName": c.display, "from": c.from, "to": c.to}))
+                .collect();
+            Json(Value::Array(changes)).into_response()
+        }
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn role_of(State(app): State<App>, headers: HeaderMap, Path(user): Path<String>) -> Response {
+    if !admin_allowed(&app, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    Json(json!({"user": user, "role": app.roles.role(TENANT, &user)})).into_response()
+}
+
+/// The tenant's settings from the environment.
+fn settings() -> Result<TenantSettings, String> {
+    let idp = match std::env::var("SCIM_IDP") {
+        Ok(name) => name
+            .parse::<Idp>()
+            .map_err(|_| format!("SCIM_IDP={name}: not an identity provider"))?,
+        Err(_) => Idp::Other,
+    };
+    let mut settings = TenantSettings::for_idp(idp);
+    if std::env::var("SCIM_DEPROVISION").as_deref() == Ok("deactivate") {
+        settings.deprovision = Deprovision::Deactivate;
+    }
+    Ok(settings)
+}
+
+/// Creates the tenant on first start; returns the key to print, when one was made.
+async fn set_up_tenant(keys: &dyn KeyStore) -> Result<Option<String>, KeyError> {
+    let first_start = keys.settings(TENANT).await?.is_none();
+    keys.enable(
+        TENANT,
+        settings().map_err(|e| KeyError::Unavailable(e.into()))?,
     )
+    .await?;
+    match std::env::var("SCIM_API_KEY") {
+        Ok(own) if !own.is_empty() => {
+            // The configured key is the tenant's only key.
+            let kept = keys.add(TENANT, &own).await?;
+            for key in keys.keys(TENANT).await? {
+                if key.id != kept.id {
+                    keys.revoke(TENANT, &key.id).await?;
+                }
+            }
+            Ok(None)
+        }
+        _ if first_start => Ok(Some(keys.generate(TENANT).await?.secret().to_owned())),
+        _ => Ok(None),
+    }
 }
 
 #[tokio::main]
@@ -52,31 +245,62 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:8080".into())
         .parse()?;
     let db = std::env::var("SCIM_DB").unwrap_or_else(|_| "scim.db".into());
-    let store: Arc<dyn ResourceStore> = if db == ":memory:" {
-        Arc::new(MemoryStore::new())
+    let (store, keys): (Arc<dyn ResourceStore>, Arc<dyn KeyStore>) = if db == ":memory:" {
+        (
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryKeyStore::new()),
+        )
     } else {
-        Arc::new(SqliteStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?)
+        let store = SqliteStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
+        let keys = SqliteKeyStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
+        (Arc::new(store), Arc::new(keys))
     };
-    let (key, generated) = match std::env::var("SCIM_API_KEY") {
-        Ok(key) if !key.is_empty() => (key, false),
-        _ => (generated_key(), true),
+    let new_key = set_up_tenant(keys.as_ref()).await?;
+    let log = Arc::new(MemoryEventLog::new());
+    let roles = Arc::new(MemoryRoleStore::new());
+    let rules = match std::env::var("SCIM_ROLES") {
+        Ok(text) => Some(parse_roles(&text).map_err(|e| format!("SCIM_ROLES: {e}"))?),
+        Err(_) => None,
     };
     let base_url = format!("http://{addr}/scim/v2");
     let service = ScimService::builder(store)
-        .authenticator(BearerToken::new(&key, "default"))
+        .authenticator(Arc::clone(&keys))
         .base_url(&base_url)
-        // 204 after PATCH: a membership change of a large group answers in microseconds
-        // instead of sending the whole group back (RFC 7644 §3.5.2 allows either answer).
-        .patch_response(PatchResponse::NoContent)
+        .events(Activity {
+            log: Arc::clone(&log),
+            print: std::env::var("SCIM_LOG").as_deref() != Ok("off"),
+        })
+        .roles(Arc::clone(&roles))
         .build();
-    let app = Router::new().fallback(scim).with_state(service);
+    let app = App {
+        service: service.clone(),
+        keys,
+        log,
+        roles: Arc::clone(&roles),
+        admin: std::env::var("SCIM_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let router = Router::new()
+        .route("/admin/key", post(rotate_key))
+        .route("/admin/activity", get(activity))
+        .route("/admin/roles", put(set_roles))
+        .route("/admin/roles/{user}", get(role_of))
+        .fallback(scim)
+        .with_state(app);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("SCIM base URL: {base_url}");
     println!("Store: {db}");
-    if generated {
-        println!("API key (shown once): {key}");
+    match new_key {
+        Some(key) => println!("API key (shown once): {key}"),
+        None => println!("API key: the one given at first start, or in SCIM_API_KEY"),
     }
-    axum::serve(listener, app)
+    if let Some(rules) = rules {
+        // The roles are kept in memory: bring them up to date with the directory.
+        roles.set_rules(TENANT, rules);
+        service.recompute_roles(TENANT).await?;
+    }
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -11,6 +11,17 @@ pub(crate) fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v V
     })
 }
 
+/// Takes the value of `key`, matched without ASCII case, out of an object.
+pub(crate) fn remove_ci(obj: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    match obj.remove(key) {
+        Some(value) => Some(value),
+        None => {
+            let found = obj.keys().find(|k| k.eq_ignore_ascii_case(key))?.clone();
+            obj.remove(&found)
+        }
+    }
+}
+
 /// A resource's RFC representation of a configuration document: `value` with `schemas`
 /// and, given the service's base URL, `meta` pointing at `{base}/{path}`.
 pub(crate) fn with_schemas_and_meta(

@@ -581,3 +581,64 @@ async fn the_sqlite_key_store_keeps_digests_across_restarts() {
     drop(keys);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `/Me` for callers whose keys the application gave to its users: the key's id (the
+/// caller's subject) names the user.
+struct KeyHolders(Mutex<std::collections::HashMap<String, String>>);
+
+#[async_trait::async_trait]
+impl scimkit::service::MeResolver for KeyHolders {
+    async fn user_id(
+        &self,
+        caller: &scimkit::auth::Caller,
+        _: &http::request::Parts,
+    ) -> Option<String> {
+        let holders = self.0.lock().unwrap();
+        holders
+            .get(&format!("{}/{}", caller.tenant(), caller.subject()?))
+            .cloned()
+    }
+}
+
+#[tokio::test]
+async fn me_is_the_user_the_callers_subject_names() {
+    let keys = Arc::new(MemoryKeyStore::new());
+    let holders = Arc::new(KeyHolders(Mutex::default()));
+    let svc = ScimService::builder(MemoryStore::new())
+        .authenticator(Arc::clone(&keys))
+        .me(Arc::clone(&holders))
+        .build();
+    keys.enable("acme", TenantSettings::default())
+        .await
+        .unwrap();
+    let admin = keys.generate("acme").await.unwrap();
+    let personal = keys.generate("acme").await.unwrap();
+    let (_, user) = call(
+        &svc,
+        admin.secret(),
+        "POST",
+        "/scim/v2/Users",
+        Some(json!({"userName": "bjensen"})),
+    )
+    .await;
+    holders.0.lock().unwrap().insert(
+        format!("acme/{}", personal.id()),
+        user["id"].as_str().unwrap().to_owned(),
+    );
+    let (status, me) = call(&svc, personal.secret(), "GET", "/scim/v2/Me", None).await;
+    assert_eq!(
+        (status, me["userName"].clone()),
+        (StatusCode::OK, json!("bjensen"))
+    );
+    let (status, _) = call(&svc, admin.secret(), "GET", "/scim/v2/Me", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the admin key is no user");
+    // Without a resolver: 501.
+    let bare = ScimService::builder(MemoryStore::new())
+        .authenticator(Arc::clone(&keys))
+        .build();
+    let (status, err) = call(&bare, personal.secret(), "GET", "/scim/v2/Me", None).await;
+    assert_eq!(
+        (status, err["status"].clone()),
+        (StatusCode::NOT_IMPLEMENTED, json!("501"))
+    );
+}

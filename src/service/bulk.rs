@@ -21,7 +21,7 @@ use super::resources::{Ctx, Outcome, Preconditions};
 use super::respond::{json_response, parse_json, version_of};
 use super::{Call, ScimService};
 use crate::error::{ScimError, ScimType};
-use crate::json::get_ci;
+use crate::json::{get_ci, remove_ci};
 
 /// The schema URN of a Bulk request.
 pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -83,7 +83,7 @@ fn resolve(value: &mut Value, ids: &HashMap<String, String>) {
     }
 }
 
-fn parse_op(value: &Value) -> Op {
+fn parse_op(value: Value) -> Op {
     let mut op = Op {
         method: None,
         method_text: String::new(),
@@ -94,18 +94,18 @@ fn parse_op(value: &Value) -> Op {
         refs: Vec::new(),
         error: None,
     };
-    let Some(fields) = value.as_object() else {
+    let Value::Object(mut fields) = value else {
         op.error = Some(ScimError::bad_request(
             ScimType::InvalidSyntax,
             "an operation must be a JSON object",
         ));
         return op;
     };
-    op.method_text = text(fields, "method").unwrap_or_default();
-    op.bulk_id = text(fields, "bulkId");
-    op.version = text(fields, "version");
-    op.path = text(fields, "path").unwrap_or_default();
-    op.data = get_ci(fields, "data").filter(|d| !d.is_null()).cloned();
+    op.method_text = text(&fields, "method").unwrap_or_default();
+    op.bulk_id = text(&fields, "bulkId");
+    op.version = text(&fields, "version");
+    op.path = text(&fields, "path").unwrap_or_default();
+    op.data = remove_ci(&mut fields, "data").filter(|d| !d.is_null());
     op.method = match op.method_text.to_ascii_uppercase().as_str() {
         "POST" => Some(Method::POST),
         "PUT" => Some(Method::PUT),
@@ -228,13 +228,13 @@ impl ScimService {
         body: &Bytes,
     ) -> Result<Response<Bytes>, ScimError> {
         let request = parse_json(body)?;
-        let Some(fields) = request.as_object() else {
+        let Value::Object(mut fields) = request else {
             return Err(ScimError::bad_request(
                 ScimType::InvalidSyntax,
                 "a Bulk request must be a JSON object",
             ));
         };
-        let schemas = get_ci(fields, "schemas").and_then(Value::as_array);
+        let schemas = get_ci(&fields, "schemas").and_then(Value::as_array);
         let declared = schemas.is_some_and(|s| s.iter().any(|u| u == BULK_REQUEST));
         let inferred = schemas.is_none() && call.compat().infer_missing_schemas;
         if !(declared || inferred) {
@@ -243,14 +243,14 @@ impl ScimService {
                 format!("a Bulk request's schemas must list {BULK_REQUEST}"),
             ));
         }
-        let fail_on_errors = match get_ci(fields, "failOnErrors") {
+        let fail_on_errors = match get_ci(&fields, "failOnErrors") {
             None | Some(Value::Null) => None,
             Some(v) => match v.as_u64() {
                 Some(n) if n > 0 => Some(n as usize),
                 _ => return Err(invalid("failOnErrors must be a positive integer")),
             },
         };
-        let Some(Value::Array(items)) = get_ci(fields, "Operations") else {
+        let Some(Value::Array(items)) = remove_ci(&mut fields, "Operations") else {
             return Err(ScimError::bad_request(
                 ScimType::InvalidSyntax,
                 "a Bulk request needs Operations, a list",
@@ -267,7 +267,7 @@ impl ScimService {
                 ),
             ));
         }
-        let mut ops: Vec<Op> = items.iter().map(parse_op).collect();
+        let mut ops: Vec<Op> = items.into_iter().map(parse_op).collect();
         let order = plan(&mut ops);
         let mut ids: HashMap<String, String> = HashMap::new();
         let mut results = Vec::with_capacity(ops.len());

@@ -115,6 +115,13 @@ pub trait MeResolver: Send + Sync {
     async fn user_id(&self, caller: &Caller, request: &http::request::Parts) -> Option<String>;
 }
 
+#[async_trait::async_trait]
+impl<M: MeResolver + ?Sized> MeResolver for Arc<M> {
+    async fn user_id(&self, caller: &Caller, request: &http::request::Parts) -> Option<String> {
+        (**self).user_id(caller, request).await
+    }
+}
+
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 struct Inner {
