@@ -88,6 +88,16 @@
 //! # Ok::<(), scimkit::store::StoreError>(())
 //! ```
 //!
+//! ## Tenants, the activity log and roles
+//!
+//! One service serves every tenant of an application. [`auth`] names the caller's tenant
+//! and its settings (identity provider profile, deprovisioning policy, PATCH answer) from
+//! an API key that a [`auth::KeyStore`] shows once, keeps as a digest, rotates and revokes;
+//! [`events`] reports every write and every failed request with what changed and who sent
+//! it, for an activity log; [`roles`] keeps each user's application role from ordered
+//! rules over the identity provider's groups. `POST /Bulk` runs many operations in one
+//! request, with `bulkId` references resolved.
+//!
 //! Bad filters are errors that point at the offending byte and become a SCIM
 //! `400 invalidFilter`:
 //!
