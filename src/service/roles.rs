@@ -66,21 +66,26 @@ impl ScimService {
         };
         let tenant = ctx.scope.tenant;
         match (ctx.scope.resource_type, action) {
-            ("User", Action::Created) => {
-                let rules = roles.rules(tenant).await?;
-                if rules.is_empty() {
-                    return Ok(Vec::new());
-                }
-                self.settle(ctx.call, &rules, vec![id.to_owned()]).await
-            }
-            ("User", Action::Deleted) => {
-                let from = roles.assign(tenant, id, None).await?;
-                Ok(from
-                    .map(|from| RoleChange {
+            ("User", Action::Created | Action::Deleted) => {
+                // A new user's id is the service's own, so no group names it yet: the
+                // default role. A deleted user has none.
+                let role = match action {
+                    Action::Created => {
+                        let rules = roles.rules(tenant).await?;
+                        if rules.is_empty() {
+                            return Ok(Vec::new());
+                        }
+                        rules.default_role().map(str::to_owned)
+                    }
+                    _ => None,
+                };
+                let from = roles.assign(tenant, id, role.as_deref()).await?;
+                Ok((from != role)
+                    .then(|| RoleChange {
                         user_id: id.to_owned(),
                         display: resource.and_then(display_of),
-                        from: Some(from),
-                        to: None,
+                        from,
+                        to: role,
                     })
                     .into_iter()
                     .collect())
