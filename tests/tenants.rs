@@ -243,6 +243,21 @@ async fn two_tenants_share_nothing_with_the_tenant_in_the_path() {
             (StatusCode::UNAUTHORIZED, json!("authentication required"))
         );
     }
+    // A Bulk operation may give its path whole, with the tenant's segment.
+    let full = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "path": "/scim/v2/acme/Users", "bulkId": "f", "data": {"userName": "full-path"}},
+        {"method": "POST", "path": "https://app.example.com/scim/v2/acme/Users", "bulkId": "u", "data": {"userName": "full-url"}}
+    ]});
+    let (_, body) = call(
+        &svc,
+        acme.secret(),
+        "POST",
+        "/scim/v2/acme/Bulk",
+        Some(full),
+    )
+    .await;
+    assert_eq!(body["Operations"][0]["status"], "201", "{body}");
+    assert_eq!(body["Operations"][1]["status"], "201", "{body}");
     // Discovery is per tenant too.
     let (status, config) = call(
         &svc,

@@ -342,11 +342,20 @@ impl ScimService {
         let Some(method) = op.method.clone() else {
             return Err(invalid("the operation has no method"));
         };
-        // The path is relative to the service's base; a full one is taken as well.
+        // The path is relative to the service's base; a full one (URL or path, with the
+        // tenant's segment when the tenant is in the path) is taken as well.
+        let base_path = match self.inner.tenant_in_path {
+            true => format!(
+                "{}/{}",
+                self.inner.base_path,
+                super::percent_encode(call.tenant())
+            ),
+            false => self.inner.base_path.clone(),
+        };
         let relative = op
             .path
             .strip_prefix(call.base.as_str())
-            .or_else(|| op.path.strip_prefix(self.inner.base_path.as_str()))
+            .or_else(|| op.path.strip_prefix(base_path.as_str()))
             .unwrap_or(&op.path);
         let segments: Vec<String> = relative
             .split('/')
