@@ -24,6 +24,15 @@ const WRITE_ATTEMPTS: usize = 64;
 /// The attributes whose values an event records before → after.
 const RECORDED: [&str; 3] = ["active", "userName", "displayName"];
 
+/// A write that lost [`WRITE_ATTEMPTS`] races in a row: the client is told to try again.
+fn too_fast() -> ScimError {
+    ScimError::new(
+        StatusCode::CONFLICT,
+        None,
+        "the resource is changing too fast; try again",
+    )
+}
+
 /// The entity tags a request (or a Bulk operation's `version`) conditions itself on.
 #[derive(Default)]
 pub(super) struct Preconditions {
@@ -449,11 +458,7 @@ impl ScimService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ScimError::new(
-            StatusCode::CONFLICT,
-            None,
-            "the resource is changing too fast; try again",
-        ))
+        Err(too_fast())
     }
 
     /// The answer to a successful PUT, PATCH or deactivation.
@@ -515,10 +520,6 @@ impl ScimService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ScimError::new(
-            StatusCode::CONFLICT,
-            None,
-            "the resource is changing too fast; try again",
-        ))
+        Err(too_fast())
     }
 }
