@@ -282,6 +282,14 @@ proptest! {
             Ok(out) => {
                 // `changed` says exactly whether the resource differs.
                 prop_assert_eq!(out.changed, out.resource != stored);
+                // The attributes reported changed, with their values before, are the ones a
+                // comparison of before and after finds.
+                let mut reported = out.changes.clone();
+                let mut compared = users.changes(&stored, &out.resource);
+                let key = |c: &scimkit::patch::AttributeChange| c.path();
+                reported.sort_by_key(key);
+                compared.sort_by_key(key);
+                prop_assert_eq!(reported, compared);
                 // The result is a valid resource, in canonical form.
                 let again = users.normalize(out.resource.clone(), Write::Create, &compat);
                 prop_assert!(again.is_ok(), "{:?}", again);

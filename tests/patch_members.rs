@@ -168,4 +168,100 @@ proptest! {
         let empty = (Vec::<String>::new(), Vec::<String>::new());
         prop_assert_eq!(reported.unwrap_or_else(|| empty.clone()), expected);
     }
+
+    /// Whatever mix of member operations a request holds, the members it reports added and
+    /// removed are those a comparison of before and after finds.
+    #[test]
+    fn reported_member_changes_are_the_net(
+        start in prop::collection::btree_set(prop::sample::select(vec!["a", "b", "c", "d"]), 0..4),
+        ops in prop::collection::vec(op_strategy(), 1..6),
+    ) {
+        let compat = Compat::lenient();
+        let start: Vec<&str> = start.into_iter().collect();
+        let stored = group(&start);
+        let registry = Registry::scim_default();
+        let groups = registry.resource_type("Group").unwrap();
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        let Ok(request) = PatchRequest::from_json(body, &compat) else {
+            return Ok(());
+        };
+        let Ok(patched) = groups.patch(&stored, &request, &compat) else {
+            return Ok(());
+        };
+        // Membership only: a value taken out and put back is a change of the list whose
+        // element may or may not differ, which the engine does not compare.
+        let members = |changes: &[AttributeChange]| {
+            changes.iter().find_map(|c| match c {
+                AttributeChange::Members { net, .. } if net.membership_changed() => {
+                    Some((net.added_values(), net.removed_values()))
+                }
+                _ => None,
+            })
+        };
+        let compared = members(&groups.changes(&stored, &patched.resource));
+        prop_assert_eq!(members(&patched.changes), compared);
+    }
+}
+
+/// An add through the index and then a replacement of the whole list with what the add
+/// made: the group changed (its first version had no "b"), and the change says so. This
+/// request once read as unchanged, which would have skipped its write.
+#[test]
+fn an_add_then_a_replace_of_the_same_list_is_a_change() {
+    let registry = Registry::scim_default();
+    let groups = registry.resource_type("Group").unwrap();
+    let stored = group(&["a"]);
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "add", "path": "members", "value": [{"value": "b"}]},
+        {"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "b"}]}
+    ]});
+    let compat = Compat::lenient();
+    let request = PatchRequest::from_json(body, &compat).unwrap();
+    let patched = groups.patch(&stored, &request, &compat).unwrap();
+    assert_ne!(patched.resource, stored);
+    assert!(patched.changed);
+    let [AttributeChange::Members { name, net, .. }] = &patched.changes[..] else {
+        panic!("{:?}", patched.changes);
+    };
+    assert_eq!(
+        (name.as_str(), net.added_values(), net.removed_values()),
+        ("members", vec!["b".to_owned()], vec![])
+    );
+}
+
+/// Changes reported by a request mixing indexed and whole-list operations are the net of
+/// all of them, as a comparison of before and after gives them.
+#[test]
+fn mixed_member_operations_report_their_net() {
+    let registry = Registry::scim_default();
+    let groups = registry.resource_type("Group").unwrap();
+    let compat = Compat::lenient();
+    let stored = group(&["a", "b", "c"]);
+    for ops in [
+        json!([{"op": "remove", "path": "members[value eq \"a\"]"},
+               {"op": "replace", "path": "members[value eq \"b\"].display", "value": "B"},
+               {"op": "add", "path": "members", "value": [{"value": "d"}]}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "d"}]},
+               {"op": "remove", "path": "members", "value": [{"value": "d"}, {"value": "c"}]},
+               {"op": "add", "path": "members", "value": [{"value": "c"}, {"value": "e"}]}]),
+        json!([{"op": "remove", "path": "members[value eq \"a\"]"},
+               {"op": "replace", "path": "members", "value": [{"value": "a"}, {"value": "z"}]}]),
+    ] {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        let request = PatchRequest::from_json(body, &compat).unwrap();
+        let patched = groups.patch(&stored, &request, &compat).unwrap();
+        let by_diff = groups.changes(&stored, &patched.resource);
+        let nets = |changes: &[AttributeChange]| -> Vec<(Vec<String>, Vec<String>)> {
+            changes
+                .iter()
+                .filter_map(|c| match c {
+                    AttributeChange::Members { net, .. } => {
+                        Some((net.added_values(), net.removed_values()))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(nets(&patched.changes), nets(&by_diff), "{ops}");
+    }
 }

@@ -66,13 +66,39 @@ impl Engine<'_, '_> {
     /// The attributes the request changed, now that every operation has applied.
     pub(super) fn changes(&mut self, doc: &Map<String, Value>) -> Vec<AttributeChange> {
         let mut changes = Vec::new();
+        // Extensions operated on whole were taken before any operation: they are compared
+        // attribute by attribute, and cover what was noted of their attributes since.
+        let whole: Vec<String> = self
+            .originals
+            .iter()
+            .filter(|o| o.ext.is_none() && self.view.extension(&o.name).is_some())
+            .map(|o| o.name.clone())
+            .collect();
+        // Nets of lists with an original came after it was taken: the comparison with it
+        // covers them.
+        let originals = &self.originals;
+        self.nets.retain(|(ext, name, _)| {
+            !originals.iter().any(|o| o.ext == *ext && o.name == *name)
+                && !ext.as_ref().is_some_and(|e| whole.contains(e))
+        });
         for original in self.originals.drain(..) {
+            if original.ext.as_ref().is_some_and(|e| whole.contains(e)) {
+                continue;
+            }
             let container = match &original.ext {
                 Some(urn) => doc.get(urn).and_then(Value::as_object),
                 None => Some(doc),
             };
             let after = container.and_then(|c| c.get(&original.name));
-            if original.identified {
+            if whole.contains(&original.name) {
+                let none = Map::new();
+                self.view.compare(
+                    Some(&original.name),
+                    original.value.as_ref().and_then(Value::as_object).unwrap_or(&none),
+                    after.and_then(Value::as_object).unwrap_or(&none),
+                    &mut changes,
+                );
+            } else if original.identified {
                 let net = original
                     .earlier
                     .then(NetChange::between(original.value.as_ref(), after));

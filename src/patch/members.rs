@@ -140,6 +140,11 @@ impl NetChange {
         self.replaced || !self.added.is_empty() || !self.removed.is_empty()
     }
 
+    /// Whether values were added or removed (not only an element changed in place).
+    pub fn membership_changed(&self) -> bool {
+        !self.added.is_empty() || !self.removed.is_empty()
+    }
+
     /// The net change of a list between two states of it: the values `after` has that
     /// `before` has not, and the other way round. Elements without a `value` are not
     /// counted.

@@ -140,15 +140,11 @@ impl<'a, 'r> Ctx<'a, 'r> {
 fn event_change(change: AttributeChange, after: Option<&Value>) -> Change {
     let path = change.path();
     match change {
-        AttributeChange::Members { net, .. }
-            if net.added_values().len() + net.removed_values().len() > 0 =>
-        {
-            Change::Members {
-                attribute: path,
-                added: net.added_values(),
-                removed: net.removed_values(),
-            }
-        }
+        AttributeChange::Members { net, .. } if net.membership_changed() => Change::Members {
+            attribute: path,
+            added: net.added_values(),
+            removed: net.removed_values(),
+        },
         AttributeChange::Value {
             extension: None,
             name,
