@@ -27,6 +27,10 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let negated = Matcher::new(&negation, types).expect("the negation compiles too");
-        assert_ne!(matcher.matches(&resource), negated.matches(&resource), "{text}");
+        assert_ne!(
+            matcher.matches(&resource),
+            negated.matches(&resource),
+            "{text}"
+        );
     }
 });

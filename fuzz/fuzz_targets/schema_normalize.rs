@@ -22,8 +22,9 @@ fuzz_target!(|data: &[u8]| {
                 .expect("a normalised resource is valid");
             assert_eq!(again.resource, out.resource);
             let _ = view.normalize(input.clone(), Write::Replace(&out.resource), &compat);
-            let projection = Projection::parse(Some("userName,name.givenName,members"), Some("emails"))
-                .expect("valid lists");
+            let projection =
+                Projection::parse(Some("userName,name.givenName,members"), Some("emails"))
+                    .expect("valid lists");
             let _ = view.project(out.resource.clone(), &projection);
             let _ = view.project(input.clone(), &Projection::default());
         }

@@ -47,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
         .events(Arc::new(MemoryEventLog::new()))
         .roles(roles)
         .build();
-    let response = run(service.handle(request("POST", "/scim/v2/Bulk", Bytes::copy_from_slice(data))));
+    let response = run(service.handle(request(
+        "POST",
+        "/scim/v2/Bulk",
+        Bytes::copy_from_slice(data),
+    )));
     let status = response.status().as_u16();
     assert!(matches!(status, 200 | 400 | 413), "status {status}");
     let body: Value = serde_json::from_slice(response.body()).expect("a JSON answer");
@@ -67,13 +71,22 @@ fuzz_target!(|data: &[u8]| {
     assert!(ops.len() <= asked);
     let deleted = ops.iter().any(|o| o["status"] == "204");
     for op in ops {
-        let status: u16 = op["status"].as_str().expect("a string status").parse().expect("a number");
+        let status: u16 = op["status"]
+            .as_str()
+            .expect("a string status")
+            .parse()
+            .expect("a number");
         assert!(
-            matches!(status, 200 | 201 | 204 | 304 | 400 | 404 | 405 | 409 | 412 | 413),
+            matches!(
+                status,
+                200 | 201 | 204 | 304 | 400 | 404 | 405 | 409 | 412 | 413
+            ),
             "operation status {status}: {op}"
         );
         if status == 201 && !deleted {
-            let location = op["location"].as_str().expect("a created resource's location");
+            let location = op["location"]
+                .as_str()
+                .expect("a created resource's location");
             let path = location.trim_start_matches("http://localhost");
             let got = run(service.handle(request("GET", path, Bytes::new())));
             assert_eq!(got.status(), 200, "{location}");

@@ -94,7 +94,11 @@ impl Engine<'_, '_> {
                 let none = Map::new();
                 self.view.compare(
                     Some(&original.name),
-                    original.value.as_ref().and_then(Value::as_object).unwrap_or(&none),
+                    original
+                        .value
+                        .as_ref()
+                        .and_then(Value::as_object)
+                        .unwrap_or(&none),
                     after.and_then(Value::as_object).unwrap_or(&none),
                     &mut changes,
                 );

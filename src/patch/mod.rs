@@ -249,7 +249,8 @@ pub struct Patched {
     /// The resource after every operation.
     pub resource: Value,
     /// Whether it differs from the resource before; when not, a server need not write it
-    /// nor change its version.
+    /// nor change its version. A value of a list identified by `value` (a group member)
+    /// taken out and put back counts as a change, whether or not the element differs.
     pub changed: bool,
     /// Write-only values set by the request (such as a new `password`), by canonical path.
     pub write_only: Vec<(String, Value)>,
