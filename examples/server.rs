@@ -255,7 +255,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let keys = SqliteKeyStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
         (Arc::new(store), Arc::new(keys))
     };
-    let new_key = set_up_tenant(keys.as_ref()).await?;
+    let new_key = set_up_tenant(keys.as_ref())
+        .await
+        .map_err(|e| format!("setting up the tenant: {e}"))?;
     let log = Arc::new(MemoryEventLog::new());
     let roles = Arc::new(MemoryRoleStore::new());
     let rules = match std::env::var("SCIM_ROLES") {
