@@ -149,7 +149,8 @@ pub struct Failure {
 pub struct Event {
     /// When the service handled it.
     pub at: DateTime<Utc>,
-    /// The tenant, when the request named one (a request refused with `401` may not).
+    /// The tenant the caller authenticated as; `None` for a request refused before that
+    /// (a `401`, or a path outside the service), whatever tenant its path names.
     pub tenant: Option<String>,
     /// Who sent the request: its `User-Agent` (`Okta SCIM Client 1.0.0`), when it had
     /// one; `None` for changes the application started (new role rules).
@@ -299,7 +300,7 @@ pub struct LogPage {
 }
 
 /// An activity log in memory: the newest `capacity` events of each tenant (and of
-/// requests that named none), paged newest first.
+/// requests refused before they were authenticated), paged newest first.
 pub struct MemoryEventLog {
     capacity: usize,
     inner: Mutex<LogInner>,
@@ -345,8 +346,9 @@ impl MemoryEventLog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Up to `count` events of `tenant` (`None`: requests that named no tenant), newest
-    /// first, older than `before` when given (a page's [`next`](LogPage::next)).
+    /// Up to `count` events of `tenant` (`None`: requests refused before they were
+    /// authenticated), newest first, older than `before` when given (a page's
+    /// [`next`](LogPage::next)).
     pub fn page(&self, tenant: Option<&str>, before: Option<u64>, count: usize) -> LogPage {
         let inner = self.lock();
         let Some(log) = inner.tenants.get(&tenant.map(str::to_owned)) else {

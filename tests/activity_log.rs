@@ -296,8 +296,9 @@ async fn failures_are_logged_under_their_tenant_or_none() {
         .await
         .unwrap();
     let key = keys.generate("acme").await.unwrap();
-    // A bad key on acme's URL is acme's to see (its IdP is misconfigured); a bad filter and
-    // malformed JSON carry their scimType.
+    // A bad key, even on acme's URL, names no tenant: a path names any tenant anyone
+    // likes, and the log keeps nothing for tenants nobody authenticated as. A bad filter
+    // and malformed JSON carry their scimType.
     call(&svc, "scim_wrong", "GET", "/scim/v2/acme/Users", None).await;
     call(
         &svc,
@@ -312,7 +313,8 @@ async fn failures_are_logged_under_their_tenant_or_none() {
         .body(Bytes::from_static(b"{\"userName\": "))
         .unwrap();
     assert_eq!(svc.handle(request).await.status(), 400);
-    // A request that names no tenant is logged under none.
+    // acme's key on another tenant's URL is acme's to see.
+    call(&svc, key.secret(), "GET", "/scim/v2/globex/Users", None).await;
     call(&svc, "scim_wrong", "GET", "/elsewhere", None).await;
     let failures: Vec<(u16, Option<&str>, String)> = log
         .page(Some("acme"), None, 10)
@@ -327,17 +329,29 @@ async fn failures_are_logged_under_their_tenant_or_none() {
     assert_eq!(
         failures,
         [
-            (401, None, "/scim/v2/acme/Users".to_owned()),
             (400, Some("invalidFilter"), "/scim/v2/acme/Users".to_owned()),
             (400, Some("invalidSyntax"), "/scim/v2/acme/Users".to_owned()),
+            (401, None, "/scim/v2/globex/Users".to_owned()),
         ]
     );
-    let orphans = log.page(None, None, 10);
-    assert_eq!(orphans.total, 1);
+    let orphans: Vec<(u16, String)> = log
+        .page(None, None, 10)
+        .entries
+        .iter()
+        .rev()
+        .map(|l| {
+            let f = l.event.failure.as_ref().unwrap();
+            (f.status, f.path.clone())
+        })
+        .collect();
     assert_eq!(
-        orphans.entries[0].event.failure.as_ref().unwrap().status,
-        404
+        orphans,
+        [
+            (401, "/scim/v2/acme/Users".to_owned()),
+            (404, "/elsewhere".to_owned())
+        ]
     );
+    assert_eq!(log.page(Some("globex"), None, 10).total, 0);
     assert!(!format!("{:?}", log.page(Some("acme"), None, 10)).contains(key.secret()));
 }
 

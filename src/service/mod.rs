@@ -452,8 +452,8 @@ impl ScimService {
         base
     }
 
-    /// Authenticates and routes; `tenant` learns the request's tenant as soon as it is
-    /// known, for the report of a failure.
+    /// Authenticates and routes; `tenant` learns the caller's tenant once it is
+    /// authenticated, for the report of a failure.
     async fn route(
         &self,
         parts: &http::request::Parts,
@@ -472,11 +472,12 @@ impl ScimService {
             .map(percent_decode)
             .collect();
         let mut segments: &[String] = &segments;
+        let mut path_tenant = None;
         if self.inner.tenant_in_path {
             let Some((first, others)) = segments.split_first() else {
                 return Err(not_found("no SCIM endpoint here"));
             };
-            *tenant = Some(first.clone());
+            path_tenant = Some(first);
             segments = others;
         }
         let unauthorized =
@@ -487,12 +488,14 @@ impl ScimService {
             .authenticate(parts)
             .await
             .ok_or_else(unauthorized)?;
-        if tenant.as_deref().is_some_and(|t| t != caller.tenant()) {
+        // Only an authenticated tenant gets a failure on its record: a path names any
+        // tenant anyone likes.
+        *tenant = Some(caller.tenant().to_owned());
+        if path_tenant.is_some_and(|t| t != caller.tenant()) {
             // Another tenant's URL: as if the key were wrong, so that nothing is learnt
             // of the tenant the path names.
             return Err(unauthorized());
         }
-        *tenant = Some(caller.tenant().to_owned());
         let limit = match segments {
             [bulk] if bulk == "Bulk" => self.inner.limits.bulk_max_payload_bytes,
             _ => self.inner.limits.max_body_bytes,
