@@ -1,6 +1,8 @@
 //! The provisioning activity log: Okta's create → update → deactivate → group push, with
 //! group-based roles, recorded entry by entry; failures with their status; paging.
 
+mod common;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -15,11 +17,6 @@ use serde_json::{json, Value};
 
 const OKTA: &str = "Okta SCIM Client 1.0.0";
 
-fn data(path: &str) -> Value {
-    let full = format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(full).unwrap()).unwrap()
-}
-
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
@@ -31,16 +28,7 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Bearer {key}"))
-        .header("User-Agent", OKTA)
-        .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
-        .unwrap();
-    let response = svc.handle(request).await;
-    let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    (response.status(), json)
+    common::call_with(svc, key, Some(OKTA), method, uri, body).await
 }
 
 /// An entry as the test compares it: action, type, display, version, changes, failure.
@@ -120,7 +108,7 @@ async fn okta_lifecycle_and_group_push_make_exactly_these_entries() {
         key,
         "POST",
         "/scim/v2/Users",
-        Some(data("idp/okta-create-user.json")),
+        Some(common::data("idp/okta-create-user.json")),
     )
     .await;
     assert_eq!(status, 201);
@@ -131,12 +119,12 @@ async fn okta_lifecycle_and_group_push_make_exactly_these_entries() {
         key,
         "POST",
         "/scim/v2/Users",
-        Some(data("idp/okta-create-user.json")),
+        Some(common::data("idp/okta-create-user.json")),
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Profile update: the whole user PUT back with a new family name and email.
-    let mut put = data("idp/okta-create-user.json");
+    let mut put = common::data("idp/okta-create-user.json");
     put["id"] = json!(uid);
     put["name"]["familyName"] = json!("Renamed");
     put["emails"][0]["value"] = json!("renamed@okta.local");

@@ -3,9 +3,10 @@
 //! everyone affected when memberships, group names or the order of the rules change — on
 //! the in-memory and the SQLite store.
 
+mod common;
+
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::StatusCode;
 use scimkit::auth::BearerToken;
 use scimkit::events::{Action, Change, MemoryEventLog};
@@ -22,16 +23,7 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Bearer {KEY}"))
-        .header("User-Agent", "Okta SCIM Client 1.0.0")
-        .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
-        .unwrap();
-    let response = svc.handle(request).await;
-    let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    (response.status(), json)
+    common::call_with(svc, KEY, Some("Okta SCIM Client 1.0.0"), method, uri, body).await
 }
 
 fn patch(ops: Value) -> Value {

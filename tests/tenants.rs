@@ -3,9 +3,10 @@
 //! tenant from the key and from the path), rotation that kills the old key at once,
 //! revocation and disabling that answer 401, and each tenant's own settings.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use http::StatusCode;
 use scimkit::auth::{
     Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, SqliteKeyStore, TenantSettings,
@@ -22,15 +23,7 @@ async fn call(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("Authorization", format!("Bearer {key}"))
-        .body(body.map(|b| Bytes::from(b.to_string())).unwrap_or_default())
-        .unwrap();
-    let response = svc.handle(request).await;
-    let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    (response.status(), json)
+    common::call_with(svc, key, None, method, uri, body).await
 }
 
 #[derive(Default, Clone)]

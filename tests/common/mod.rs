@@ -62,3 +62,26 @@ pub async fn call(
     };
     (status, json, response)
 }
+
+/// One request with a bearer `key` and, when given, a `User-Agent`; the status and the
+/// body as JSON (`Null` when empty).
+pub async fn call_with(
+    service: &ScimService,
+    key: &str,
+    agent: Option<&str>,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("Authorization", format!("Bearer {key}"));
+    if let Some(agent) = agent {
+        builder = builder.header("User-Agent", agent);
+    }
+    let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+    let response = service.handle(builder.body(body).unwrap()).await;
+    let json = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    (response.status(), json)
+}
