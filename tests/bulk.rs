@@ -416,7 +416,7 @@ async fn bad_operations_fail_alone() {
 }
 
 #[tokio::test]
-async fn many_operations_are_linear() {
+async fn a_thousand_creates_and_a_group_of_all_of_them() {
     // A thousand creates, then one group with all of them as bulkId members.
     let svc = service();
     let mut ops: Vec<Value> = (0..999)

@@ -215,7 +215,7 @@ impl TenantSettings {
     /// accepted), `DELETE` removing, and a PATCH answer the provider takes. Entra ID gets
     /// `204`, which Microsoft documents as fine for its provisioning service, so that its
     /// membership PATCHes of large groups cost only the change; every other provider gets
-    /// the RFC's `200` with the resource, which is what Okta's guide shows.
+    /// the `200` with the resource that RFC 7644 §3.5.2 names first.
     pub fn for_idp(idp: Idp) -> TenantSettings {
         TenantSettings {
             idp,

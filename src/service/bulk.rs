@@ -32,6 +32,15 @@ pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRespo
 /// What a reference looks like.
 const REFERENCE: &str = "bulkId:";
 
+/// What a successful operation reports.
+struct Done {
+    status: StatusCode,
+    location: Option<String>,
+    version: Option<String>,
+    /// The id of its resource.
+    id: Option<String>,
+}
+
 /// One operation as the request gave it.
 struct Op {
     method: Option<Method>,
@@ -283,19 +292,20 @@ impl ScimService {
                 result.insert("bulkId".into(), Value::String(bulk_id.clone()));
             }
             match self.run(call, op, &ids).await {
-                Ok((status, location, version, id)) => {
-                    if let (Some(bulk_id), Some(id)) = (&op.bulk_id, id) {
+                Ok(done) => {
+                    if let (Some(bulk_id), Some(id)) = (&op.bulk_id, done.id) {
                         if op.method == Some(Method::POST) {
                             ids.insert(bulk_id.clone(), id);
                         }
                     }
-                    if let Some(location) = location {
+                    if let Some(location) = done.location {
                         result.insert("location".into(), Value::String(location));
                     }
-                    if let Some(version) = version {
+                    if let Some(version) = done.version {
                         result.insert("version".into(), Value::String(version));
                     }
-                    result.insert("status".into(), Value::String(status.as_u16().to_string()));
+                    let status = done.status.as_u16().to_string();
+                    result.insert("status".into(), Value::String(status));
                 }
                 Err(err) => {
                     errors += 1;
@@ -322,13 +332,13 @@ impl ScimService {
         ))
     }
 
-    /// Runs one operation: its status, location, version, and the id of its resource.
+    /// Runs one operation.
     async fn run(
         &self,
         call: &Call<'_>,
         op: &mut Op,
         ids: &HashMap<String, String>,
-    ) -> Result<(StatusCode, Option<String>, Option<String>, Option<String>), ScimError> {
+    ) -> Result<Done, ScimError> {
         if let Some(err) = op.error.take() {
             return Err(err);
         }
@@ -400,33 +410,32 @@ impl ScimService {
         let location_of = |id: &str| format!("{}/{endpoint}/{id}", call.base);
         Ok(match outcome {
             Outcome::Created(resource) | Outcome::Ok(resource) => {
-                let status = match method {
-                    Method::POST => StatusCode::CREATED,
-                    _ => StatusCode::OK,
-                };
-                let new_id = resource
+                let id = resource
                     .get("id")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
-                (
-                    status,
-                    new_id.as_deref().map(location_of),
-                    version_of(&resource).map(str::to_owned),
-                    new_id,
-                )
+                Done {
+                    status: match method {
+                        Method::POST => StatusCode::CREATED,
+                        _ => StatusCode::OK,
+                    },
+                    location: id.as_deref().map(location_of),
+                    version: version_of(&resource).map(str::to_owned),
+                    id,
+                }
             }
-            Outcome::NoContent(version) => (
-                StatusCode::NO_CONTENT,
-                id.filter(|_| version.is_some()).map(location_of),
+            Outcome::NoContent(version) => Done {
+                status: StatusCode::NO_CONTENT,
+                location: id.filter(|_| version.is_some()).map(location_of),
                 version,
-                id.map(str::to_owned),
-            ),
-            Outcome::NotModified(version) => (
-                StatusCode::NOT_MODIFIED,
-                id.map(location_of),
-                Some(version),
-                id.map(str::to_owned),
-            ),
+                id: id.map(str::to_owned),
+            },
+            Outcome::NotModified(version) => Done {
+                status: StatusCode::NOT_MODIFIED,
+                location: id.map(location_of),
+                version: Some(version),
+                id: id.map(str::to_owned),
+            },
         })
     }
 }

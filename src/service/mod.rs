@@ -399,9 +399,11 @@ impl ScimService {
         match self.route(&parts, &body, &mut tenant).await {
             Ok(response) => response,
             Err(err) => {
-                let path = parts.uri.path();
-                self.rejected(tenant, initiator(&parts), &err, parts.method.as_str(), path)
-                    .await;
+                if self.inner.events.is_some() {
+                    let path = parts.uri.path();
+                    self.rejected(tenant, initiator(&parts), &err, parts.method.as_str(), path)
+                        .await;
+                }
                 error_response(&err)
             }
         }
@@ -507,7 +509,8 @@ impl ScimService {
         let call = Call {
             caller,
             base,
-            initiator: initiator(parts),
+            // Only events name the initiator.
+            initiator: self.inner.events.as_ref().and_then(|_| initiator(parts)),
             parts,
             defaults: &self.inner.defaults,
         };

@@ -228,7 +228,12 @@ impl ScimService {
             sink.record(event).await;
             if let Ok(role_changes) = &role_changes {
                 for change in role_changes {
-                    sink.record(self.role_event(ctx.call, change)).await;
+                    sink.record(self.role_event(
+                        ctx.scope.tenant,
+                        ctx.call.initiator.clone(),
+                        change,
+                    ))
+                    .await;
                 }
             }
         }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::lists::typed_query;
 use super::resources::{display_of, Ctx};
-use super::{Call, ScimService};
+use super::ScimService;
 use crate::error::ScimError;
 use crate::events::{Action, Change, Event};
 use crate::filter::Filter;
@@ -101,7 +101,7 @@ impl ScimService {
                 else {
                     return Ok(Vec::new());
                 };
-                self.settle(ctx.call, &rules, users).await
+                self.settle(tenant, &rules, users).await
             }
             _ => Ok(Vec::new()),
         }
@@ -175,13 +175,13 @@ impl ScimService {
             .map(|g| format!("displayName eq {}", literal(g)))
             .collect();
         let text = format!("id eq {} and ({})", literal(id), names.join(" or "));
-        Ok(self.count(ctx.call, "Group", &text).await? > 0)
+        Ok(self.count(ctx.scope.tenant, "Group", &text).await? > 0)
     }
 
     /// How many resources of a type in the caller's tenant match a filter.
     async fn count(
         &self,
-        call: &Call<'_>,
+        tenant: &str,
         resource_type: &str,
         filter: &str,
     ) -> Result<usize, ScimError> {
@@ -197,7 +197,7 @@ impl ScimService {
             ..Query::default()
         };
         typed_query(&mut query, &view)?;
-        let scope = Scope::new(call.tenant(), &view.resource_type().name);
+        let scope = Scope::new(tenant, &view.resource_type().name);
         Ok(self.inner.store.query(&scope, &query).await?.total_results)
     }
 
@@ -205,7 +205,7 @@ impl ScimService {
     /// without one), a page at a time.
     async fn each(
         &self,
-        call: &Call<'_>,
+        tenant: &str,
         resource_type: &str,
         filter: Option<&str>,
         mut f: impl FnMut(Value),
@@ -222,7 +222,7 @@ impl ScimService {
             ..Query::default()
         };
         typed_query(&mut query, &view)?;
-        let scope = Scope::new(call.tenant(), &view.resource_type().name);
+        let scope = Scope::new(tenant, &view.resource_type().name);
         loop {
             let page = self.inner.store.query(&scope, &query).await?;
             page.resources.into_iter().for_each(&mut f);
@@ -242,14 +242,13 @@ impl ScimService {
     /// tenant; the users whose role changed.
     async fn settle(
         &self,
-        call: &Call<'_>,
+        tenant: &str,
         rules: &RoleRules,
         users: Vec<String>,
     ) -> Result<Vec<RoleChange>, ScimError> {
         let Some(roles) = &self.inner.roles else {
             return Ok(Vec::new());
         };
-        let tenant = call.tenant();
         let user_scope = Scope::new(tenant, "User");
         // The members of each mapped group, when there are many users to place.
         let mut members: Option<HashMap<String, HashSet<String>>> = None;
@@ -258,7 +257,7 @@ impl ScimService {
             for group in rules.groups() {
                 let filter = format!("displayName eq {}", literal(group));
                 let set = sets.entry(group.to_lowercase()).or_default();
-                self.each(call, "Group", Some(&filter), |g| {
+                self.each(tenant, "Group", Some(&filter), |g| {
                     set.extend(member_values(&g).map(str::to_owned));
                 })
                 .await?;
@@ -288,7 +287,7 @@ impl ScimService {
                             literal(group),
                             literal(&user)
                         );
-                        if self.count(call, "Group", &filter).await? > 0 {
+                        if self.count(tenant, "Group", &filter).await? > 0 {
                             found = Some(rule.role.as_str());
                             break;
                         }
@@ -309,14 +308,19 @@ impl ScimService {
         Ok(changed)
     }
 
-    /// The activity log's entry for a role change.
-    pub(super) fn role_event(&self, call: &Call<'_>, change: &RoleChange) -> Event {
+    /// The activity log's entry for a role change, by `initiator`.
+    pub(super) fn role_event(
+        &self,
+        tenant: &str,
+        initiator: Option<String>,
+        change: &RoleChange,
+    ) -> Event {
         let mut event = Event::new(
             (self.inner.clock)(),
-            Some(call.tenant().to_owned()),
+            Some(tenant.to_owned()),
             Action::RoleChanged,
         );
-        event.initiator = call.initiator.clone();
+        event.initiator = initiator;
         event.resource_type = Some("User".into());
         event.id = Some(change.user_id.clone());
         event.display = change.display.clone();
@@ -336,16 +340,8 @@ impl ScimService {
             return Ok(Vec::new());
         };
         let rules = roles.rules(tenant).await?;
-        let parts = http::Request::new(()).into_parts().0;
-        let call = Call {
-            caller: crate::auth::Caller::new(tenant),
-            base: String::new(),
-            initiator: None,
-            parts: &parts,
-            defaults: &self.inner.defaults,
-        };
         let mut users = Vec::new();
-        self.each(&call, "User", None, |u| {
+        self.each(tenant, "User", None, |u| {
             if let Some(id) = u.get("id").and_then(Value::as_str) {
                 users.push(id.to_owned());
             }
@@ -367,11 +363,11 @@ impl ScimService {
                 }
                 changes
             }
-            false => self.settle(&call, &rules, users).await?,
+            false => self.settle(tenant, &rules, users).await?,
         };
         if let Some(sink) = &self.inner.events {
             for change in &changes {
-                sink.record(self.role_event(&call, change)).await;
+                sink.record(self.role_event(tenant, None, change)).await;
             }
         }
         Ok(changes)
