@@ -2,17 +2,17 @@
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use super::resources::Ctx;
-use super::respond::{json_response, number, parse_json, ListParams};
+use super::resources::{render_default, Ctx};
+use super::respond::{json_bytes_response, json_response, number, parse_json, ListParams};
 use super::{Call, ScimService};
 use crate::error::{ScimError, ScimType};
 use crate::eval::Matcher;
 use crate::filter::{AttrPath, Filter};
 use crate::resource::LIST_RESPONSE;
 use crate::schema::{AttrKind, Attribute, Projection, ResourceTypeView};
-use crate::store::{Paging, Query, SortOrder};
+use crate::store::{Paging, Query, Renderer, SortOrder};
 
 impl ScimService {
     /// The parts of a list request every resource type shares: the query without its
@@ -84,16 +84,29 @@ impl ScimService {
     ) -> Result<Response<Bytes>, ScimError> {
         let (mut query, projection) = self.list_spec(params)?;
         typed_query(&mut query, ctx.view)?;
+        let start = match query.paging {
+            Paging::Index { start_index, .. } => Some(start_index),
+            Paging::Cursor { .. } => None,
+        };
+        if projection.is_default() {
+            let render = |r: &Value| render_default(ctx.view, r);
+            let renderer = Renderer::new(self.inner.render_key, &render);
+            let rendered = self
+                .inner
+                .store
+                .query_rendered(&ctx.scope, &query, &renderer)
+                .await?;
+            if let Some(page) = rendered {
+                let body = list_bytes(page.total_results, start, &page.resources, page.next_cursor);
+                return Ok(json_bytes_response(StatusCode::OK, body));
+            }
+        }
         let page = self.inner.store.query(&ctx.scope, &query).await?;
         let resources: Vec<Value> = page
             .resources
             .into_iter()
             .map(|r| ctx.view.project(r, &projection))
             .collect();
-        let start = match query.paging {
-            Paging::Index { start_index, .. } => Some(start_index),
-            Paging::Cursor { .. } => None,
-        };
         Ok(json_response(
             StatusCode::OK,
             &list_body(page.total_results, start, resources, page.next_cursor),
@@ -172,17 +185,51 @@ pub(super) fn list_body(
     resources: Vec<Value>,
     next_cursor: Option<String>,
 ) -> Value {
-    let mut body = json!({
-        "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-    });
+    let mut body = list_head(total, start_index, resources.len(), next_cursor);
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
+}
+
+/// A list response's members other than `Resources`.
+fn list_head(
+    total: usize,
+    start_index: Option<usize>,
+    items: usize,
+    next_cursor: Option<String>,
+) -> Map<String, Value> {
+    let mut head = Map::new();
+    head.insert("schemas".into(), json!([LIST_RESPONSE]));
+    head.insert("totalResults".into(), json!(total));
+    head.insert("itemsPerPage".into(), json!(items));
     if let Some(start) = start_index {
-        body["startIndex"] = json!(start);
+        head.insert("startIndex".into(), json!(start));
     }
     if let Some(cursor) = next_cursor {
-        body["nextCursor"] = json!(cursor);
+        head.insert("nextCursor".into(), json!(cursor));
     }
-    body["Resources"] = Value::Array(resources);
-    body
+    head
+}
+
+/// [`list_body`] with resources already serialised, joined without parsing them again.
+pub(super) fn list_bytes(
+    total: usize,
+    start_index: Option<usize>,
+    resources: &[Bytes],
+    next_cursor: Option<String>,
+) -> Bytes {
+    let head = list_head(total, start_index, resources.len(), next_cursor);
+    let mut out = serde_json::to_vec(&head).expect("JSON serialises");
+    let size: usize = resources.iter().map(|r| r.len() + 1).sum();
+    out.reserve(size + 16);
+    // `{…}` becomes `{…,"Resources":[…]}`.
+    out.pop();
+    out.extend_from_slice(b",\"Resources\":[");
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(resource);
+    }
+    out.extend_from_slice(b"]}");
+    Bytes::from(out)
 }

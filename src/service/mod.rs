@@ -137,7 +137,13 @@ struct Inner {
     events: Option<Arc<dyn EventSink>>,
     roles: Option<Arc<dyn RoleStore>>,
     me: Option<Arc<dyn MeResolver>>,
+    /// What identifies this service's renderings to the store (see `Renderer::key`):
+    /// each service built gets its own.
+    render_key: u64,
 }
+
+/// The next service's `render_key`.
+static RENDER_KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The SCIM service. Cheap to clone; share one across the server's tasks.
 #[derive(Clone)]
@@ -264,7 +270,8 @@ impl ServiceBuilder {
     }
 
     /// The service.
-    pub fn build(self) -> ScimService {
+    pub fn build(mut self) -> ScimService {
+        self.inner.render_key = RENDER_KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ScimService {
             inner: Arc::new(self.inner),
         }
@@ -337,6 +344,7 @@ impl ScimService {
                 events: None,
                 roles: None,
                 me: None,
+                render_key: 0,
             },
         }
     }
@@ -564,6 +572,7 @@ impl ScimService {
                         self.list(&ctx, params).await
                     }
                     ([".search"], _) => Err(method_not_allowed("POST")),
+                    ([id], &Method::GET) => self.read(&ctx, id).await,
                     ([id], method) => {
                         let outcome = self.item(&ctx, id, method, body).await?;
                         ctx.respond(outcome)

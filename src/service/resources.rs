@@ -7,7 +7,8 @@ use http::{header, HeaderValue, Method, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use super::respond::{
-    etags, json_response, no_content, parse_json, tag_matches, version_of, ListParams,
+    etags, json_bytes_response, json_response, no_content, parse_json, tag_matches, version_of,
+    ListParams,
 };
 use super::{Call, ScimService};
 use crate::auth::{Deprovision, PatchResponse};
@@ -15,7 +16,7 @@ use crate::error::ScimError;
 use crate::events::{Action, Change, Event};
 use crate::patch::{AttributeChange, PatchRequest};
 use crate::schema::{Projection, ResourceTypeView, UniqueValue, Write};
-use crate::store::{Scope, StoreError};
+use crate::store::{Renderer, Scope, StoreError};
 
 /// How many times a read-modify-write is tried when other writes to the same resource
 /// keep landing in between (32 clients patching one user at once lose a few races each).
@@ -134,6 +135,13 @@ impl<'a, 'r> Ctx<'a, 'r> {
         }
         Ok(response)
     }
+}
+
+/// A resource as a response that names no attributes carries it: what the store's
+/// renderings are made with.
+pub(super) fn render_default(view: &ResourceTypeView<'_>, resource: &Value) -> Bytes {
+    let projected = view.project(resource.clone(), &Projection::default());
+    Bytes::from(serde_json::to_vec(&projected).expect("JSON serialises"))
 }
 
 /// A write's changes as an activity log shows them.
@@ -297,6 +305,40 @@ impl ScimService {
             }
         }
         Ok(Outcome::Ok(resource))
+    }
+
+    /// `GET` of one resource: the store's rendering when the request names no attributes
+    /// and the store keeps renderings, else the resource read, projected and serialised.
+    pub(super) async fn read(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        id: &str,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let params = ListParams::from_query(ctx.call.parts.uri.query());
+        if params.attributes.is_none() && params.excluded.is_none() {
+            let render = |r: &Value| render_default(ctx.view, r);
+            let renderer = Renderer::new(self.inner.render_key, &render);
+            let rendered = self
+                .inner
+                .store
+                .get_rendered(&ctx.scope, id, &renderer)
+                .await?;
+            if let Some(rendered) = rendered {
+                let version = rendered.version;
+                if let (Some(tags), Some(v)) = (&ctx.pre.if_none_match, &version) {
+                    if tags.iter().any(|t| tag_matches(t, v)) {
+                        return ctx.respond(Outcome::NotModified(v.clone()));
+                    }
+                }
+                let mut response = json_bytes_response(StatusCode::OK, rendered.json);
+                if let Some(tag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    response.headers_mut().insert(header::ETAG, tag);
+                }
+                return Ok(response);
+            }
+        }
+        let outcome = self.get(ctx, id).await?;
+        ctx.respond(outcome)
     }
 
     /// The version a write must find: the `If-Match` tag when given (checked against what

@@ -10,9 +10,15 @@ use crate::error::{ScimError, ScimType};
 
 /// A response with a SCIM JSON body.
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(
-        serde_json::to_vec(body).expect("JSON serialises"),
-    ));
+    json_bytes_response(
+        status,
+        Bytes::from(serde_json::to_vec(body).expect("JSON serialises")),
+    )
+}
+
+/// A response with a SCIM JSON body already serialised.
+pub(super) fn json_bytes_response(status: StatusCode, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()

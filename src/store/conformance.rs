@@ -12,9 +12,10 @@
 //! Every check works in tenants whose names start with `tenant_prefix`, so a store shared
 //! with other tests is not disturbed (use a fresh prefix per run for a persistent store).
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 
-use super::{Paging, Query, ResourceStore, Scope, SortOrder, StoreError};
+use super::{Paging, Query, Renderer, ResourceStore, Scope, SortOrder, StoreError};
 use crate::eval::{Matcher, TypeMap};
 use crate::filter::Filter;
 use crate::patch::{MemberChanges, MemberOp};
@@ -57,6 +58,150 @@ pub async fn run(store: &dyn ResourceStore, tenant_prefix: &str) {
     versions_guard_writes(store, &format!("{tenant_prefix}-versions")).await;
     queries(store, &format!("{tenant_prefix}-query")).await;
     member_changes(store, &format!("{tenant_prefix}-members")).await;
+    renderings(store, &format!("{tenant_prefix}-rendered")).await;
+}
+
+/// A rendered read, the rendering of a plain read, and the version read.
+async fn renders(
+    store: &dyn ResourceStore,
+    scope: &Scope<'_>,
+    renderer: &Renderer<'_>,
+    id: &str,
+) -> (Option<super::Rendered>, Bytes, String) {
+    let stored = store.get(scope, id).await.expect("the resource is there");
+    let got = store
+        .get_rendered(scope, id, renderer)
+        .await
+        .expect("a rendered read succeeds");
+    (got, renderer.render(&stored), version(&stored))
+}
+
+/// A store that keeps renderings answers what rendering the resource as it is now gives:
+/// after every kind of write, for each renderer key, for reads and pages, and `NotFound`
+/// for an unknown id. A store that keeps none (`Ok(None)`) passes.
+pub async fn renderings(store: &dyn ResourceStore, tenant: &str) {
+    // Two ways of rendering, told apart by their keys.
+    let plain = |r: &Value| Bytes::from(serde_json::to_vec(r).expect("serialises"));
+    let tagged = |r: &Value| Bytes::from(format!("[\"tagged\",{r}]"));
+    let renderers = [
+        Renderer::new(1 << 60, &plain),
+        Renderer::new(1 << 61, &tagged),
+    ];
+    let users = Scope::new(tenant, "User");
+    let groups = Scope::new(tenant, "Group");
+    let mut created = Vec::new();
+    for (id, name) in [("r1", "ann"), ("r2", "bob"), ("r3", "cid")] {
+        created.push(
+            store
+                .create(&users, user(id, name), &[user_name(name)])
+                .await
+                .expect("create succeeds"),
+        );
+    }
+    for when in ["created", "read again"] {
+        for renderer in &renderers {
+            let (got, expected, v) = renders(store, &users, renderer, "r1").await;
+            let Some(got) = got else { return };
+            assert_eq!(got.json, expected, "rendering when {when}");
+            assert_eq!(
+                got.version.as_deref(),
+                Some(v.as_str()),
+                "version when {when}"
+            );
+        }
+    }
+    let v1 = version(&created[0]);
+    let mut changed = user("r1", "ann");
+    changed["title"] = json!("Boss");
+    store
+        .replace(&users, "r1", changed, &[user_name("ann")], Some(&v1))
+        .await
+        .expect("replace succeeds");
+    for renderer in &renderers {
+        let (got, expected, v) = renders(store, &users, renderer, "r1").await;
+        let got = got.expect("still rendered");
+        assert_eq!(got.json, expected, "rendering after a replace");
+        assert!(
+            String::from_utf8_lossy(&got.json).contains("Boss"),
+            "the new title"
+        );
+        assert_eq!(
+            got.version.as_deref(),
+            Some(v.as_str()),
+            "version after a replace"
+        );
+    }
+    // Pages: each resource as rendered, in the order of `query`.
+    for q in [
+        Query::default(),
+        query("userName sw \"b\" or userName eq \"ann\""),
+        Query {
+            paging: Paging::Cursor {
+                cursor: None,
+                count: 2,
+            },
+            ..Query::default()
+        },
+    ] {
+        for renderer in &renderers {
+            let page = store.query(&users, &q).await.expect("query succeeds");
+            let got = store
+                .query_rendered(&users, &q, renderer)
+                .await
+                .expect("a rendered query succeeds")
+                .expect("a store that renders reads renders pages");
+            let expected: Vec<Bytes> = page.resources.iter().map(|r| renderer.render(r)).collect();
+            assert_eq!(got.resources, expected, "the page's renderings");
+            assert_eq!(got.total_results, page.total_results, "totalResults");
+            assert_eq!(got.next_cursor, page.next_cursor, "nextCursor");
+        }
+    }
+    store
+        .delete(&users, "r2", None)
+        .await
+        .expect("delete succeeds");
+    assert!(
+        matches!(
+            store.get_rendered(&users, "r2", &renderers[0]).await,
+            Err(StoreError::NotFound)
+        ),
+        "a deleted resource is not found"
+    );
+    // Member changes pushed down leave no stale rendering.
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "rg",
+        "displayName": "Ops", "members": [{"value": "r1"}],
+        "meta": {"resourceType": "Group"}
+    });
+    store
+        .create(&groups, group, &[])
+        .await
+        .expect("create succeeds");
+    let before = store
+        .get_rendered(&groups, "rg", &renderers[0])
+        .await
+        .expect("succeeds")
+        .expect("rendered");
+    let changes = MemberChanges {
+        attribute: "members".into(),
+        ops: vec![MemberOp::Add(vec![json!({"value": "r3"})])],
+    };
+    store
+        .change_members(&groups, "rg", &changes, "2026-03-03T00:00:00.000Z", None)
+        .await
+        .expect("member changes succeed");
+    let stored = store.get(&groups, "rg").await.expect("the group is there");
+    let after = store
+        .get_rendered(&groups, "rg", &renderers[0])
+        .await
+        .expect("succeeds")
+        .expect("rendered");
+    assert_eq!(
+        after.json,
+        renderers[0].render(&stored),
+        "rendering after member changes"
+    );
+    assert_ne!(after.json, before.json, "the new member shows");
 }
 
 /// A store that takes member changes applies them as [`MemberChanges::apply`] does: a new

@@ -5,14 +5,15 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{OnceLock, RwLock};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use serde_json::Value;
-use std::sync::RwLock;
 
 use super::{
-    unique_keys, version_tag, MembersChanged, Page, Paging, Query, ResourceStore, Scope, SortOrder,
-    StoreError,
+    unique_keys, version_tag, MembersChanged, Page, Paging, Query, Rendered, RenderedPage,
+    Renderer, ResourceStore, Scope, SortOrder, StoreError,
 };
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::json::get_ci;
@@ -20,6 +21,11 @@ use crate::patch::MemberChanges;
 use crate::schema::UniqueValue;
 
 /// An in-memory [`ResourceStore`]: fast, indexed, and gone when the process ends.
+///
+/// It keeps what the service's [`Renderer`] makes of each resource (up to
+/// [`MemoryStore::KEPT_RENDERING_BYTES`] of JSON), made on the first read that needs it
+/// and dropped when the resource changes, so that pages and reads copy JSON instead of
+/// serialising it again.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tables: RwLock<HashMap<(String, String), Table>>,
@@ -43,6 +49,27 @@ struct Entry {
     version: u64,
     resource: Value,
     unique: Vec<(String, String)>,
+    /// The renderer's key and what it made of `resource`; emptied whenever `resource`
+    /// changes.
+    rendered: OnceLock<(u64, Bytes)>,
+}
+
+impl Entry {
+    /// `resource` as `renderer` makes it: kept from an earlier call when it can be.
+    fn rendered(&self, renderer: &Renderer<'_>) -> Bytes {
+        if let Some((key, json)) = self.rendered.get() {
+            if *key == renderer.key() {
+                return json.clone();
+            }
+            return renderer.render(&self.resource);
+        }
+        let json = renderer.render(&self.resource);
+        if json.len() <= MemoryStore::KEPT_RENDERING_BYTES {
+            // Another reader may have kept the same bytes meanwhile: either is right.
+            let _ = self.rendered.set((renderer.key(), json.clone()));
+        }
+        json
+    }
 }
 
 fn external_id(resource: &Value) -> Option<String> {
@@ -64,6 +91,10 @@ fn set_version(resource: &mut Value, version: u64) {
 }
 
 impl MemoryStore {
+    /// The largest rendering the store keeps (64 KiB): a group of thousands of members is
+    /// rendered afresh each time rather than held twice.
+    pub const KEPT_RENDERING_BYTES: usize = 64 * 1024;
+
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
@@ -73,6 +104,56 @@ impl MemoryStore {
         (
             scope.tenant.to_owned(),
             scope.resource_type.to_ascii_lowercase(),
+        )
+    }
+
+    /// The page of a query, each resource returned made `out` of its entry.
+    fn page<R>(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        out: impl Fn(&Entry) -> R,
+    ) -> Result<Paged<R>, StoreError> {
+        let tables = self.tables.read().expect("no panics while locked");
+        // An empty scope still checks the cursor it is given.
+        let empty = Table::default();
+        let table = tables.get(&Self::key(scope)).unwrap_or(&empty);
+        if query.filter.is_none() && query.matcher.is_none() && query.sort_by.is_none() {
+            if let Paging::Index { start_index, count } = query.paging {
+                // Everything, in insertion order: no need to look at what is not returned.
+                let resources = table
+                    .order
+                    .values()
+                    .skip(start_index.saturating_sub(1))
+                    .take(count)
+                    .filter_map(|id| table.by_id.get(id))
+                    .map(out)
+                    .collect();
+                return Ok(Paged {
+                    resources,
+                    total_results: table.by_id.len(),
+                    next_cursor: None,
+                });
+            }
+        }
+        let matched: Vec<&Entry> = table
+            .candidates(query.filter.as_ref())
+            .into_iter()
+            .filter(|e| {
+                query
+                    .matcher
+                    .as_ref()
+                    .is_none_or(|m| m.matches(&e.resource))
+            })
+            .collect();
+        let next_seq = table.next_seq;
+        page_of(
+            matched,
+            query,
+            |e| e.seq,
+            |e| &e.resource,
+            |n| n < next_seq,
+            |e| out(e),
         )
     }
 }
@@ -247,13 +328,14 @@ fn rank(v: &Value) -> u8 {
 /// Sorts and pages the resources a query matched, given in insertion order: the part of a
 /// query every store that evaluates in memory shares. `known` tells whether a sequence
 /// number named by a cursor was ever given out.
-pub(super) fn page_of<T>(
+pub(super) fn page_of<T, R>(
     mut matched: Vec<T>,
     query: &Query,
     seq: impl Fn(&T) -> u64,
     resource: impl Fn(&T) -> &Value,
     known: impl Fn(u64) -> bool,
-) -> Result<Page, StoreError> {
+    out: impl Fn(&T) -> R,
+) -> Result<Paged<R>, StoreError> {
     if let Some(path) = &query.sort_by {
         // Stable: equal keys keep insertion order; absent values sort last.
         matched.sort_by(|a, b| {
@@ -296,12 +378,7 @@ pub(super) fn page_of<T>(
             (start, *count)
         }
     };
-    let resources: Vec<Value> = matched
-        .iter()
-        .skip(start)
-        .take(count)
-        .map(|e| resource(e).clone())
-        .collect();
+    let resources: Vec<R> = matched.iter().skip(start).take(count).map(out).collect();
     let end = start + resources.len();
     let next_cursor = match query.paging {
         Paging::Cursor { .. } if end < total_results && sorted => Some(format!("o{end}")),
@@ -310,11 +387,28 @@ pub(super) fn page_of<T>(
         }
         _ => None,
     };
-    Ok(Page {
+    Ok(Paged {
         resources,
         total_results,
         next_cursor,
     })
+}
+
+/// A page of anything: [`Page`] before its resources are made values or renderings.
+pub(super) struct Paged<R> {
+    pub(super) resources: Vec<R>,
+    pub(super) total_results: usize,
+    pub(super) next_cursor: Option<String>,
+}
+
+impl From<Paged<Value>> for Page {
+    fn from(p: Paged<Value>) -> Page {
+        Page {
+            resources: p.resources,
+            total_results: p.total_results,
+            next_cursor: p.next_cursor,
+        }
+    }
 }
 
 #[async_trait]
@@ -343,6 +437,7 @@ impl ResourceStore for MemoryStore {
             version: 1,
             resource: resource.clone(),
             unique: keys,
+            rendered: OnceLock::new(),
         };
         table.index(&id, &entry);
         table.order.insert(seq, id.clone());
@@ -382,6 +477,7 @@ impl ResourceStore for MemoryStore {
         entry.version += 1;
         set_version(&mut resource, entry.version);
         entry.resource = resource.clone();
+        entry.rendered = OnceLock::new();
         entry.unique = keys;
         table.index(id, &entry);
         table.by_id.insert(id.to_owned(), entry);
@@ -407,40 +503,39 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
+        self.page(scope, query, |e| e.resource.clone())
+            .map(Page::from)
+    }
+
+    async fn get_rendered(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<Rendered>, StoreError> {
         let tables = self.tables.read().expect("no panics while locked");
-        // An empty scope still checks the cursor it is given.
-        let empty = Table::default();
-        let table = tables.get(&Self::key(scope)).unwrap_or(&empty);
-        if query.filter.is_none() && query.matcher.is_none() && query.sort_by.is_none() {
-            if let Paging::Index { start_index, count } = query.paging {
-                // Everything, in insertion order: no need to look at what is not returned.
-                let resources = table
-                    .order
-                    .values()
-                    .skip(start_index.saturating_sub(1))
-                    .take(count)
-                    .filter_map(|id| table.by_id.get(id))
-                    .map(|e| e.resource.clone())
-                    .collect();
-                return Ok(Page {
-                    resources,
-                    total_results: table.by_id.len(),
-                    next_cursor: None,
-                });
-            }
-        }
-        let matched: Vec<&Entry> = table
-            .candidates(query.filter.as_ref())
-            .into_iter()
-            .filter(|e| {
-                query
-                    .matcher
-                    .as_ref()
-                    .is_none_or(|m| m.matches(&e.resource))
-            })
-            .collect();
-        let next_seq = table.next_seq;
-        page_of(matched, query, |e| e.seq, |e| &e.resource, |n| n < next_seq)
+        let entry = tables
+            .get(&Self::key(scope))
+            .and_then(|t| t.by_id.get(id))
+            .ok_or(StoreError::NotFound)?;
+        Ok(Some(Rendered {
+            version: Some(version_tag(entry.version)),
+            json: entry.rendered(renderer),
+        }))
+    }
+
+    async fn query_rendered(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<RenderedPage>, StoreError> {
+        let page = self.page(scope, query, |e| e.rendered(renderer))?;
+        Ok(Some(RenderedPage {
+            resources: page.resources,
+            total_results: page.total_results,
+            next_cursor: page.next_cursor,
+        }))
     }
 
     async fn change_members(
@@ -464,6 +559,7 @@ impl ResourceStore for MemoryStore {
         }
         let net = changes.apply(&mut entry.resource);
         if net.changed() {
+            entry.rendered = OnceLock::new();
             entry.version += 1;
             set_version(&mut entry.resource, entry.version);
             if let Some(meta) = entry

@@ -40,6 +40,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use serde_json::Value;
 
 use crate::error::{ScimError, ScimType};
@@ -203,6 +204,63 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// How the service writes a resource into a response that names no attributes: the
+/// resource as stored, less what the schema never returns, as JSON.
+///
+/// A store that keeps documents in memory may keep what a renderer made of each one (see
+/// [`ResourceStore::query_rendered`]) and hand it out again until the resource changes:
+/// renderers with the same [`key`](Renderer::key) make the same bytes of the same
+/// resource, so the key tells whether a kept rendering is the one asked for.
+#[derive(Clone, Copy)]
+pub struct Renderer<'a> {
+    key: u64,
+    render: &'a (dyn Fn(&Value) -> Bytes + Send + Sync),
+}
+
+impl<'a> Renderer<'a> {
+    /// A renderer: `render` must make the same bytes of the same resource every time it
+    /// is called with the same `key`.
+    pub fn new(key: u64, render: &'a (dyn Fn(&Value) -> Bytes + Send + Sync)) -> Renderer<'a> {
+        Renderer { key, render }
+    }
+
+    /// What identifies this way of rendering.
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
+    /// The resource as JSON for a response.
+    pub fn render(&self, resource: &Value) -> Bytes {
+        (self.render)(resource)
+    }
+}
+
+impl fmt::Debug for Renderer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renderer").field("key", &self.key).finish()
+    }
+}
+
+/// One resource as a [`Renderer`] made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// The resource's `meta.version`, for the `ETag`.
+    pub version: Option<String>,
+    /// The resource as JSON.
+    pub json: Bytes,
+}
+
+/// A page of resources as a [`Renderer`] made them: [`Page`] with JSON documents.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RenderedPage {
+    /// The resources of the page, each a JSON document.
+    pub resources: Vec<Bytes>,
+    /// How many resources match in all.
+    pub total_results: usize,
+    /// With cursor paging, the cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
 /// What [`ResourceStore::change_members`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembersChanged {
@@ -277,6 +335,37 @@ pub trait ResourceStore: Send + Sync {
         let _ = (scope, id, changes, last_modified, expected_version);
         Ok(None)
     }
+
+    /// The resource with this id as `renderer` makes it, or `Ok(None)` when the store
+    /// does not keep renderings (the default): the service then calls
+    /// [`get`](Self::get) and renders the resource itself.
+    ///
+    /// A store that keeps renderings answers exactly what `renderer.render(&get(…))`
+    /// would: the rendering of the resource as it is now, never of an earlier version.
+    async fn get_rendered(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<Rendered>, StoreError> {
+        let _ = (scope, id, renderer);
+        Ok(None)
+    }
+
+    /// [`query`](Self::query) with each resource as `renderer` makes it, or `Ok(None)`
+    /// when the store does not keep renderings (the default). As for
+    /// [`get_rendered`](Self::get_rendered), the answer is exactly what rendering each
+    /// resource of [`query`](Self::query)'s page would give; a store that wraps another
+    /// and changes the documents it returns must not pass this call through unchanged.
+    async fn query_rendered(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<RenderedPage>, StoreError> {
+        let _ = (scope, query, renderer);
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -326,6 +415,22 @@ impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
         (**self)
             .change_members(scope, id, changes, last_modified, expected_version)
             .await
+    }
+    async fn get_rendered(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<Rendered>, StoreError> {
+        (**self).get_rendered(scope, id, renderer).await
+    }
+    async fn query_rendered(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<RenderedPage>, StoreError> {
+        (**self).query_rendered(scope, query, renderer).await
     }
 }
 

@@ -711,6 +711,14 @@ impl SqliteStore {
             .into_iter()
             .filter(|(_, r)| query.matcher.as_ref().is_none_or(|m| m.matches(r)))
             .collect();
-        super::memory::page_of(matched, query, |(seq, _)| *seq, |(_, r)| r, |_| true)
+        super::memory::page_of(
+            matched,
+            query,
+            |(seq, _)| *seq,
+            |(_, r)| r,
+            |_| true,
+            |(_, r)| r.clone(),
+        )
+        .map(Page::from)
     }
 }

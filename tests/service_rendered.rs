@@ -1,0 +1,240 @@
+//! Reads and pages served from the store's renderings answer exactly what reading,
+//! projecting and serialising does: the same service over the same data through a store
+//! that keeps no renderings is the reference.
+
+mod common;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use common::{call, TOKEN};
+use scimkit::auth::BearerToken;
+use scimkit::schema::UniqueValue;
+use scimkit::service::ScimService;
+use scimkit::store::{MemoryStore, Page, Query, ResourceStore, Scope, StoreError};
+use serde_json::{json, Value};
+
+/// Passes every call but the rendered ones to the memory store: the service must render.
+struct Plain(Arc<MemoryStore>);
+
+#[async_trait]
+impl ResourceStore for Plain {
+    async fn create(
+        &self,
+        scope: &Scope<'_>,
+        resource: Value,
+        unique: &[UniqueValue],
+    ) -> Result<Value, StoreError> {
+        self.0.create(scope, resource, unique).await
+    }
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
+        self.0.get(scope, id).await
+    }
+    async fn replace(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        resource: Value,
+        unique: &[UniqueValue],
+        expected_version: Option<&str>,
+    ) -> Result<Value, StoreError> {
+        self.0
+            .replace(scope, id, resource, unique, expected_version)
+            .await
+    }
+    async fn delete(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        expected_version: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.0.delete(scope, id, expected_version).await
+    }
+    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
+        self.0.query(scope, query).await
+    }
+}
+
+fn service(store: impl ResourceStore + 'static) -> ScimService {
+    ScimService::builder(store)
+        .authenticator(BearerToken::new(TOKEN, "acme"))
+        .base_url("https://app.example.com/scim/v2")
+        .clock(|| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap())
+        .build()
+}
+
+/// The status, the body's bytes and the `ETag` of a request to `svc`.
+async fn raw(
+    svc: &ScimService,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, Option<String>) {
+    let (status, _, response) = call(svc, method, uri, None, headers).await;
+    let etag = response
+        .headers()
+        .get("etag")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        status.as_u16(),
+        String::from_utf8(response.body().to_vec()).unwrap(),
+        etag,
+    )
+}
+
+#[tokio::test]
+async fn rendered_reads_and_pages_equal_the_plain_ones_through_every_write() {
+    let memory = Arc::new(MemoryStore::new());
+    let fast = service(memory.clone());
+    let plain = service(Plain(memory));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (status, body, _) = call(
+            &fast,
+            "POST",
+            "/scim/v2/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": format!("user{i}@example.com"),
+                "password": "t1meMa$heen",
+                "emails": [{"value": format!("user{i}@example.com"), "primary": true}],
+                "active": true
+            })),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    let user = format!("/scim/v2/Users/{}", ids[2]);
+    let reads = [
+        user.clone(),
+        "/scim/v2/Users".to_owned(),
+        "/scim/v2/Users?startIndex=2&count=2".to_owned(),
+        "/scim/v2/Users?filter=userName%20sw%20%22user1%22".to_owned(),
+        "/scim/v2/Users?count=2&cursor=".to_owned(),
+        "/scim/v2/Users?count=0".to_owned(),
+        format!("{user}?excludedAttributes=emails"),
+        "/scim/v2/Users?attributes=userName".to_owned(),
+    ];
+    let compare = |when: &'static str| {
+        let (fast, plain, reads) = (&fast, &plain, &reads);
+        async move {
+            for uri in reads {
+                let f = raw(fast, "GET", uri, &[]).await;
+                let p = raw(plain, "GET", uri, &[]).await;
+                assert_eq!(f.0, p.0, "status of {uri} {when}");
+                assert_eq!(f.2, p.2, "ETag of {uri} {when}");
+                let (fj, pj): (Value, Value) = (
+                    serde_json::from_str(&f.1).unwrap(),
+                    serde_json::from_str(&p.1).unwrap(),
+                );
+                assert_eq!(fj, pj, "body of {uri} {when}");
+                assert!(!f.1.contains("t1meMa$heen"), "{uri} shows the password");
+            }
+        }
+    };
+    compare("after the creates").await;
+    // Read twice: the second comes from what the store kept.
+    compare("read again").await;
+    let (status, _, _) = call(
+        &fast,
+        "PATCH",
+        &user,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]
+        })),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    compare("after a PATCH").await;
+    let (_, body, _) = raw(&fast, "GET", &user, &[]).await;
+    assert!(body.contains("\"Boss\""), "the PATCH shows: {body}");
+    let (status, _, _) = call(
+        &fast,
+        "PUT",
+        &user,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "user2@example.com", "displayName": "Two"
+        })),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    compare("after a PUT").await;
+    let (_, body, etag) = raw(&fast, "GET", &user, &[]).await;
+    assert!(
+        body.contains("\"Two\"") && !body.contains("Boss"),
+        "the PUT shows: {body}"
+    );
+    // A matching If-None-Match: 304 with the tag, no body; a stale one: the resource.
+    let etag = etag.expect("an ETag");
+    let (status, body, tag) = raw(&fast, "GET", &user, &[("If-None-Match", &etag)]).await;
+    assert_eq!(
+        (status, body.as_str(), tag.as_deref()),
+        (304, "", Some(etag.as_str()))
+    );
+    let (status, _, _) = raw(&fast, "GET", &user, &[("If-None-Match", "W/\"1\"")]).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = call(
+        &fast,
+        "DELETE",
+        &format!("/scim/v2/Users/{}", ids[0]),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 204);
+    compare("after a DELETE").await;
+    let (status, body, _) = raw(&fast, "GET", &format!("/scim/v2/Users/{}", ids[0]), &[]).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn a_group_push_shows_in_the_rendered_group() {
+    let memory = Arc::new(MemoryStore::new());
+    let fast = service(memory.clone());
+    let plain = service(Plain(memory));
+    let (_, group, _) = call(
+        &fast,
+        "POST",
+        "/scim/v2/Groups",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops"})),
+        &[],
+    )
+    .await;
+    let uri = format!("/scim/v2/Groups/{}", group["id"].as_str().unwrap());
+    let before = raw(&fast, "GET", &uri, &[]).await;
+    // Okta's group push: members added by PATCH, which the memory store applies in place.
+    let (status, _, _) = call(
+        &fast,
+        "PATCH",
+        &uri,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": "u-1", "display": "One"}]}]
+        })),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let after = raw(&fast, "GET", &uri, &[]).await;
+    assert_ne!(before.2, after.2, "a new ETag");
+    let members: Value = serde_json::from_str(&after.1).unwrap();
+    assert_eq!(members["members"][0]["value"], "u-1", "{}", after.1);
+    let reference = raw(&plain, "GET", &uri, &[]).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&after.1).unwrap(),
+        serde_json::from_str::<Value>(&reference.1).unwrap()
+    );
+    let list = raw(&fast, "GET", "/scim/v2/Groups", &[]).await;
+    assert!(
+        list.1.contains("u-1"),
+        "the page shows the member: {}",
+        list.1
+    );
+}
