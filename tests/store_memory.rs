@@ -102,3 +102,155 @@ async fn an_unsorted_query_of_an_empty_scope_is_an_empty_page() {
         (0, 0, None)
     );
 }
+
+fn user_name(name: &str) -> UniqueValue {
+    UniqueValue {
+        path: "userName".into(),
+        value: json!(name),
+        case_exact: false,
+        scope: Uniqueness::Server,
+    }
+}
+
+/// The ids of a page by index.
+async fn page_ids(
+    store: &MemoryStore,
+    scope: &Scope<'_>,
+    start: usize,
+    count: usize,
+) -> Vec<String> {
+    let query = Query {
+        paging: scimkit::store::Paging::Index {
+            start_index: start,
+            count,
+        },
+        ..Query::default()
+    };
+    let page = store.query(scope, &query).await.unwrap();
+    page.resources
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn index_pages_stay_in_insertion_order_across_deletes() {
+    let store = MemoryStore::new();
+    let scope = Scope::new("t", "User");
+    for i in 0..50 {
+        let name = format!("user{i}");
+        store
+            .create(
+                &scope,
+                json!({"id": format!("u{i}"), "userName": name}),
+                &[user_name(&name)],
+            )
+            .await
+            .unwrap();
+    }
+    for gone in ["u0", "u17", "u18", "u49"] {
+        store.delete(&scope, gone, None).await.unwrap();
+    }
+    let expected: Vec<String> = (0..50)
+        .filter(|i| ![0, 17, 18, 49].contains(i))
+        .map(|i| format!("u{i}"))
+        .collect();
+    assert_eq!(page_ids(&store, &scope, 1, 100).await, expected);
+    assert_eq!(page_ids(&store, &scope, 16, 3).await, ["u16", "u19", "u20"]);
+    assert_eq!(page_ids(&store, &scope, 46, 10).await, ["u48"]);
+    assert!(page_ids(&store, &scope, 47, 10).await.is_empty());
+    assert!(page_ids(&store, &scope, usize::MAX, usize::MAX)
+        .await
+        .is_empty());
+    // A new user goes last, and a deleted id can be created again.
+    store
+        .create(
+            &scope,
+            json!({"id": "u0", "userName": "again"}),
+            &[user_name("again")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page_ids(&store, &scope, 46, 10).await, ["u48", "u0"]);
+    assert_eq!(
+        store
+            .query(&scope, &Query::default())
+            .await
+            .unwrap()
+            .total_results,
+        47
+    );
+}
+
+#[tokio::test]
+async fn a_replace_moves_the_indexes_only_when_the_indexed_values_change() {
+    let store = MemoryStore::new();
+    let scope = Scope::new("t", "User");
+    let lookup = |filter: &str| {
+        let parsed: scimkit::filter::Filter = filter.parse().unwrap();
+        Query {
+            matcher: Some(
+                scimkit::eval::Matcher::new(&parsed, &scimkit::eval::TypeMap::scim_core()).unwrap(),
+            ),
+            filter: Some(parsed),
+            ..Query::default()
+        }
+    };
+    store
+        .create(
+            &scope,
+            json!({"id": "u1", "userName": "ann", "externalId": "e1"}),
+            &[user_name("ann")],
+        )
+        .await
+        .unwrap();
+    // The same indexed values, another title.
+    store
+        .replace(
+            &scope,
+            "u1",
+            json!({"id": "u1", "userName": "ann", "externalId": "e1", "title": "Boss"}),
+            &[user_name("ann")],
+            None,
+        )
+        .await
+        .unwrap();
+    let found = store
+        .query(&scope, &lookup("externalId eq \"e1\""))
+        .await
+        .unwrap();
+    assert_eq!(found.resources[0]["title"], "Boss");
+    let found = store
+        .query(&scope, &lookup("userName eq \"ANN\""))
+        .await
+        .unwrap();
+    assert_eq!(found.total_results, 1);
+    // New userName and externalId: the old ones are free and find nothing.
+    store
+        .replace(
+            &scope,
+            "u1",
+            json!({"id": "u1", "userName": "bob", "externalId": "e2"}),
+            &[user_name("bob")],
+            None,
+        )
+        .await
+        .unwrap();
+    for (filter, total) in [
+        ("externalId eq \"e1\"", 0),
+        ("externalId eq \"e2\"", 1),
+        ("userName eq \"ann\"", 0),
+        ("userName eq \"bob\"", 1),
+    ] {
+        let found = store.query(&scope, &lookup(filter)).await.unwrap();
+        assert_eq!(found.total_results, total, "{filter}");
+    }
+    store
+        .create(
+            &scope,
+            json!({"id": "u2", "userName": "ann"}),
+            &[user_name("ann")],
+        )
+        .await
+        .expect("ann is free again");
+}

@@ -314,6 +314,9 @@ fn initiator(parts: &http::request::Parts) -> Option<String> {
 }
 
 fn percent_decode(segment: &str) -> String {
+    if !segment.contains('%') {
+        return segment.to_owned();
+    }
     form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())

@@ -4,8 +4,8 @@
 //! scan.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{OnceLock, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -35,8 +35,16 @@ pub struct MemoryStore {
 struct Table {
     next_seq: u64,
     by_id: HashMap<String, Entry>,
-    /// Insertion order: sequence number → id.
-    order: BTreeMap<u64, String>,
+    /// The ids in insertion order, so in the order of their sequence numbers: a page by
+    /// index is a slice of it. (A delete moves the ids after it along, which is a copy of
+    /// 24 bytes per id; deletes are rare next to reads.)
+    order: Vec<String>,
+    indexes: Indexes,
+}
+
+/// A table's indexes.
+#[derive(Debug, Default)]
+struct Indexes {
     /// (attribute path, comparison key) → id.
     unique: HashMap<(String, String), String>,
     /// `externalId` → ids (externalId is not unique, but IdPs look resources up by it).
@@ -47,7 +55,8 @@ struct Table {
 struct Entry {
     seq: u64,
     version: u64,
-    resource: Value,
+    /// Shared so that readers copy it after the lock is released.
+    resource: Arc<Value>,
     unique: Vec<(String, String)>,
     /// The renderer's key and what it made of `resource`; emptied whenever `resource`
     /// changes.
@@ -72,11 +81,8 @@ impl Entry {
     }
 }
 
-fn external_id(resource: &Value) -> Option<String> {
-    resource
-        .get("externalId")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+fn external_id(resource: &Value) -> Option<&str> {
+    resource.get("externalId").and_then(Value::as_str)
 }
 
 fn set_version(resource: &mut Value, version: u64) {
@@ -121,11 +127,10 @@ impl MemoryStore {
         if query.filter.is_none() && query.matcher.is_none() && query.sort_by.is_none() {
             if let Paging::Index { start_index, count } = query.paging {
                 // Everything, in insertion order: no need to look at what is not returned.
-                let resources = table
-                    .order
-                    .values()
-                    .skip(start_index.saturating_sub(1))
-                    .take(count)
+                let start = start_index.saturating_sub(1).min(table.order.len());
+                let end = start.saturating_add(count).min(table.order.len());
+                let resources = table.order[start..end]
+                    .iter()
                     .filter_map(|id| table.by_id.get(id))
                     .map(out)
                     .collect();
@@ -151,10 +156,38 @@ impl MemoryStore {
             matched,
             query,
             |e| e.seq,
-            |e| &e.resource,
+            |e| &*e.resource,
             |n| n < next_seq,
             |e| out(e),
         )
+    }
+}
+
+impl Indexes {
+    fn index(&mut self, id: &str, entry: &Entry) {
+        for key in &entry.unique {
+            self.unique.insert(key.clone(), id.to_owned());
+        }
+        if let Some(ext) = external_id(&entry.resource) {
+            self.external
+                .entry(ext.to_owned())
+                .or_default()
+                .push(id.to_owned());
+        }
+    }
+
+    fn unindex(&mut self, id: &str, entry: &Entry) {
+        for key in &entry.unique {
+            self.unique.remove(key);
+        }
+        if let Some(ext) = external_id(&entry.resource) {
+            if let Some(ids) = self.external.get_mut(ext) {
+                ids.retain(|i| i != id);
+                if ids.is_empty() {
+                    self.external.remove(ext);
+                }
+            }
+        }
     }
 }
 
@@ -168,7 +201,8 @@ impl Table {
     ) -> Option<String> {
         keys.iter()
             .position(|k| {
-                self.unique
+                self.indexes
+                    .unique
                     .get(k)
                     .is_some_and(|owner| Some(owner.as_str()) != except)
             })
@@ -183,29 +217,6 @@ impl Table {
                 })
             }
             _ => Ok(()),
-        }
-    }
-
-    fn index(&mut self, id: &str, entry: &Entry) {
-        for key in &entry.unique {
-            self.unique.insert(key.clone(), id.to_owned());
-        }
-        if let Some(ext) = external_id(&entry.resource) {
-            self.external.entry(ext).or_default().push(id.to_owned());
-        }
-    }
-
-    fn unindex(&mut self, id: &str, entry: &Entry) {
-        for key in &entry.unique {
-            self.unique.remove(key);
-        }
-        if let Some(ext) = external_id(&entry.resource) {
-            if let Some(ids) = self.external.get_mut(&ext) {
-                ids.retain(|i| i != id);
-                if ids.is_empty() {
-                    self.external.remove(&ext);
-                }
-            }
         }
     }
 
@@ -229,18 +240,20 @@ impl Table {
                     )
                 } else if path.name.eq_ignore_ascii_case("externalId") {
                     Some(
-                        self.external
+                        self.indexes
+                            .external
                             .get(wanted)
                             .map(|ids| ids.iter().collect())
                             .unwrap_or_default(),
                     )
                 } else {
                     let name = path.name.to_ascii_lowercase();
-                    let indexed = self.unique.keys().any(|(p, _)| *p == name);
+                    let indexed = self.indexes.unique.keys().any(|(p, _)| *p == name);
                     indexed.then(|| {
-                        self.unique
+                        self.indexes
+                            .unique
                             .get(&(name.clone(), wanted.to_lowercase()))
-                            .or_else(|| self.unique.get(&(name, wanted.clone())))
+                            .or_else(|| self.indexes.unique.get(&(name, wanted.clone())))
                             .into_iter()
                             .collect()
                     })
@@ -256,7 +269,7 @@ impl Table {
             }
         }
         self.order
-            .values()
+            .iter()
             .filter_map(|id| self.by_id.get(id))
             .collect()
     }
@@ -421,6 +434,9 @@ impl ResourceStore for MemoryStore {
     ) -> Result<Value, StoreError> {
         let id = super::resource_id(&resource)?;
         let keys = unique_keys(unique);
+        set_version(&mut resource, 1);
+        // Copied before the lock is taken: the lock is held only to check and insert.
+        let stored = Arc::new(resource.clone());
         let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables.entry(Self::key(scope)).or_default();
         if table.by_id.contains_key(&id) {
@@ -429,29 +445,31 @@ impl ResourceStore for MemoryStore {
         if let Some(path) = table.taken(unique, &keys, None) {
             return Err(StoreError::Conflict(path));
         }
-        set_version(&mut resource, 1);
         let seq = table.next_seq;
         table.next_seq += 1;
         let entry = Entry {
             seq,
             version: 1,
-            resource: resource.clone(),
+            resource: stored,
             unique: keys,
             rendered: OnceLock::new(),
         };
-        table.index(&id, &entry);
-        table.order.insert(seq, id.clone());
+        table.indexes.index(&id, &entry);
+        table.order.push(id.clone());
         table.by_id.insert(id, entry);
         Ok(resource)
     }
 
     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        let tables = self.tables.read().expect("no panics while locked");
-        tables
-            .get(&Self::key(scope))
-            .and_then(|t| t.by_id.get(id))
-            .map(|e| e.resource.clone())
-            .ok_or(StoreError::NotFound)
+        let shared = {
+            let tables = self.tables.read().expect("no panics while locked");
+            tables
+                .get(&Self::key(scope))
+                .and_then(|t| t.by_id.get(id))
+                .map(|e| Arc::clone(&e.resource))
+                .ok_or(StoreError::NotFound)?
+        };
+        Ok(Arc::unwrap_or_clone(shared))
     }
 
     async fn replace(
@@ -463,24 +481,37 @@ impl ResourceStore for MemoryStore {
         expected_version: Option<&str>,
     ) -> Result<Value, StoreError> {
         let keys = unique_keys(unique);
-        let mut tables = self.tables.write().expect("no panics while locked");
-        let table = tables
-            .get_mut(&Self::key(scope))
-            .ok_or(StoreError::NotFound)?;
-        let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
-        Table::check_version(entry, expected_version)?;
-        if let Some(path) = table.taken(unique, &keys, Some(id)) {
-            return Err(StoreError::Conflict(path));
-        }
-        let mut entry = table.by_id.remove(id).expect("present");
-        table.unindex(id, &entry);
-        entry.version += 1;
-        set_version(&mut resource, entry.version);
-        entry.resource = resource.clone();
-        entry.rendered = OnceLock::new();
-        entry.unique = keys;
-        table.index(id, &entry);
-        table.by_id.insert(id.to_owned(), entry);
+        // Copied before the lock is taken, and the old resource dropped after it is
+        // released: the lock is held only to check and swap.
+        let mut stored = resource.clone();
+        let (version, _old) = {
+            let mut tables = self.tables.write().expect("no panics while locked");
+            let table = tables
+                .get_mut(&Self::key(scope))
+                .ok_or(StoreError::NotFound)?;
+            let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
+            Table::check_version(entry, expected_version)?;
+            if let Some(path) = table.taken(unique, &keys, Some(id)) {
+                return Err(StoreError::Conflict(path));
+            }
+            let reindex =
+                entry.unique != keys || external_id(&entry.resource) != external_id(&stored);
+            let entry = table.by_id.get_mut(id).expect("present");
+            if reindex {
+                table.indexes.unindex(id, entry);
+            }
+            entry.version += 1;
+            set_version(&mut stored, entry.version);
+            let old = std::mem::replace(&mut entry.resource, Arc::new(stored));
+            entry.rendered = OnceLock::new();
+            entry.unique = keys;
+            if reindex {
+                table.indexes.index(id, entry);
+            }
+            let version = entry.version;
+            (version, old)
+        };
+        set_version(&mut resource, version);
         Ok(resource)
     }
 
@@ -496,15 +527,31 @@ impl ResourceStore for MemoryStore {
             .ok_or(StoreError::NotFound)?;
         let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
         Table::check_version(entry, expected_version)?;
+        let seq = entry.seq;
+        let by_id = &table.by_id;
+        if let Ok(at) = table
+            .order
+            .binary_search_by_key(&seq, |id| by_id.get(id).map_or(u64::MAX, |e| e.seq))
+        {
+            table.order.remove(at);
+        }
         let entry = table.by_id.remove(id).expect("present");
-        table.unindex(id, &entry);
-        table.order.remove(&entry.seq);
+        table.indexes.unindex(id, &entry);
         Ok(())
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        self.page(scope, query, |e| e.resource.clone())
-            .map(Page::from)
+        // The page's resources are copied after the lock is released.
+        let shared = self.page(scope, query, |e| Arc::clone(&e.resource))?;
+        Ok(Page {
+            resources: shared
+                .resources
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+                .collect(),
+            total_results: shared.total_results,
+            next_cursor: shared.next_cursor,
+        })
     }
 
     async fn get_rendered(
@@ -557,16 +604,13 @@ impl ResourceStore for MemoryStore {
             // An indexed attribute: the service's read-modify-write keeps the indexes.
             return Ok(None);
         }
-        let net = changes.apply(&mut entry.resource);
+        let resource = Arc::make_mut(&mut entry.resource);
+        let net = changes.apply(resource);
         if net.changed() {
             entry.rendered = OnceLock::new();
             entry.version += 1;
-            set_version(&mut entry.resource, entry.version);
-            if let Some(meta) = entry
-                .resource
-                .get_mut("meta")
-                .and_then(Value::as_object_mut)
-            {
+            set_version(resource, entry.version);
+            if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
                 meta.insert("lastModified".into(), Value::String(last_modified.into()));
             }
         }
