@@ -84,6 +84,21 @@ fn service(c: &mut Criterion) {
                 )))
             })
         });
+        // The same page rendered afresh: what a page costs from a store that keeps no
+        // renderings, or right after its resources changed.
+        group.bench_with_input(
+            BenchmarkId::new("page_of_100_not_rendered", users),
+            &users,
+            |b, _| {
+                b.iter(|| {
+                    rt.block_on(service.handle(request(
+                        "GET",
+                        "/scim/v2/Users?startIndex=101&count=100&excludedAttributes=x509Certificates",
+                        None,
+                    )))
+                })
+            },
+        );
         let flip = AtomicU64::new(0);
         group.bench_with_input(BenchmarkId::new("patch_active", users), &users, |b, _| {
             b.iter(|| {

@@ -55,6 +55,213 @@ async fn what_was_written_is_there_after_reopening() {
     assert_eq!(group["meta"]["version"], "W/\"1\"");
 }
 
+fn user_name(name: &str) -> scimkit::schema::UniqueValue {
+    scimkit::schema::UniqueValue {
+        path: "userName".into(),
+        value: json!(name),
+        case_exact: false,
+        scope: scimkit::schema::Uniqueness::Server,
+    }
+}
+
+/// Writes are committed in groups: many at once, some failing half-way (an id that is
+/// free but a userName that is taken, an out-of-date version), land or are undone each on
+/// its own; every write answered `Ok` is there after reopening, and nothing else is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_committed_in_groups_land_or_fail_each_alone() {
+    let path = temp_db("groups");
+    let store = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let users = Scope::new("acme", "User");
+    for i in 0..50 {
+        let name = format!("user{i}");
+        store
+            .create(
+                &users,
+                json!({"id": format!("u{i}"), "userName": name}),
+                &[user_name(&name)],
+            )
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                let users = Scope::new("acme", "User");
+                match i % 3 {
+                    // A new user whose userName another new user also wants (pairs i, i+3).
+                    0 => {
+                        let name = format!("new{}", i / 6);
+                        let id = format!("n{i}");
+                        let r = store
+                            .create(&users, json!({"id": id, "userName": name}), &[user_name(&name)])
+                            .await;
+                        (i, r.map(|_| ()))
+                    }
+                    // A replace of an existing user, half of them with a stale version.
+                    1 => {
+                        let n = i % 50;
+                        let name = format!("user{n}");
+                        let expected = if i % 2 == 0 { "W/\"1\"" } else { "W/\"999\"" };
+                        let r = store
+                            .replace(
+                                &users,
+                                &format!("u{n}"),
+                                json!({"id": format!("u{n}"), "userName": name, "title": format!("t{i}")}),
+                                &[user_name(&name)],
+                                Some(expected),
+                            )
+                            .await;
+                        (i, r.map(|_| ()))
+                    }
+                    // A user taking a userName held by one of the first fifty: always refused.
+                    _ => {
+                        let name = format!("USER{}", i % 50);
+                        let r = store
+                            .create(&users, json!({"id": format!("x{i}"), "userName": name}), &[user_name(&name)])
+                            .await;
+                        (i, r.map(|_| ()))
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut replaced = 0;
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        match (i % 3, result) {
+            (0, Ok(())) => created.push(format!("n{i}")),
+            (0, Err(scimkit::store::StoreError::Conflict(path))) => assert_eq!(path, "userName"),
+            (1, Ok(())) => replaced += 1,
+            (1, Err(scimkit::store::StoreError::PreconditionFailed { .. })) => {}
+            (2, Err(scimkit::store::StoreError::Conflict(path))) => assert_eq!(path, "userName"),
+            (kind, other) => panic!("write {i} (kind {kind}): {other:?}"),
+        }
+    }
+    // Each pair of new users shares a name: one of each pair.
+    assert_eq!(created.len(), 50, "{created:?}");
+    // The replaces with the right version target 25 users, each twice: one of the two
+    // lands, the other finds version 2. The stale ones all fail.
+    let targeted: std::collections::BTreeSet<usize> = (0..300)
+        .filter(|i| i % 3 == 1 && i % 2 == 0)
+        .map(|i| i % 50)
+        .collect();
+    assert_eq!((replaced, targeted.len()), (25, 25));
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    let all = store
+        .query(
+            &users,
+            &scimkit::store::Query {
+                paging: scimkit::store::Paging::Index {
+                    start_index: 1,
+                    count: 1000,
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        all.total_results, 100,
+        "50 users and 50 new ones, no half-written rows"
+    );
+    for id in &created {
+        store
+            .get(&users, id)
+            .await
+            .expect("a create answered Ok is there");
+    }
+    for i in (2..300).step_by(3) {
+        assert!(
+            store.get(&users, &format!("x{i}")).await.is_err(),
+            "x{i} was refused"
+        );
+    }
+    for n in 0..50 {
+        let user = store.get(&users, &format!("u{n}")).await.unwrap();
+        let version = if targeted.contains(&n) {
+            "W/\"2\""
+        } else {
+            "W/\"1\""
+        };
+        assert_eq!(user["meta"]["version"], version, "u{n}");
+        assert_eq!(user["title"].is_string(), targeted.contains(&n), "u{n}");
+    }
+}
+
+/// `totalResults` of unfiltered pages comes from counts the database keeps through every
+/// create and delete, and a database made before those counts gets them at its next open.
+#[tokio::test]
+async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
+    let path = temp_db("counts");
+    let users = Scope::new("acme", "User");
+    let first_two = scimkit::store::Query {
+        paging: scimkit::store::Paging::Index {
+            start_index: 1,
+            count: 2,
+        },
+        ..Default::default()
+    };
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for i in 0..5 {
+            store
+                .create(
+                    &users,
+                    json!({"id": format!("u{i}"), "userName": format!("n{i}")}),
+                    &[],
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .create(
+                &Scope::new("globex", "User"),
+                json!({"id": "g", "userName": "g"}),
+                &[],
+            )
+            .await
+            .unwrap();
+        store.delete(&users, "u3", None).await.unwrap();
+        let page = store.query(&users, &first_two).await.unwrap();
+        assert_eq!((page.resources.len(), page.total_results), (2, 4));
+    }
+    // As a database of an earlier version: no counts, no triggers.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TRIGGER resources_counted; DROP TRIGGER resources_uncounted; DROP TABLE scope_counts;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let page = store.query(&users, &first_two).await.unwrap();
+    assert_eq!(page.total_results, 4, "counted at open");
+    store.delete(&users, "u0", None).await.unwrap();
+    store
+        .create(&users, json!({"id": "u9", "userName": "n9"}), &[])
+        .await
+        .unwrap();
+    store
+        .create(&users, json!({"id": "u10", "userName": "n10"}), &[])
+        .await
+        .unwrap();
+    let page = store.query(&users, &first_two).await.unwrap();
+    assert_eq!(page.total_results, 5);
+    let other = store
+        .query(&Scope::new("globex", "User"), &first_two)
+        .await
+        .unwrap();
+    assert_eq!(other.total_results, 1);
+    let none = store
+        .query(&Scope::new("initech", "User"), &first_two)
+        .await
+        .unwrap();
+    assert_eq!(none.total_results, 0);
+}
+
 mod generators;
 
 mod translation {

@@ -24,17 +24,23 @@
 //! # });
 //! ```
 //!
-//! Calls run on the calling task: SQLite answers indexed reads in microseconds and each
-//! write is one short transaction. Reads use a pool of connections beside the one writer,
-//! so they do not wait for writes.
+//! Reads run on the calling task: SQLite answers indexed reads in microseconds, and a pool
+//! of read connections beside the writer means they never wait for writes. Writes go to a
+//! thread of their own, which commits them in groups: every write queued while one commit
+//! runs goes into the next transaction, each in a savepoint of its own (a write that fails
+//! leaves the others alone), and each caller is answered only once its transaction has
+//! committed. Under load, one commit then serves many writes; a caller awaiting a write
+//! never blocks the async runtime.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
 use super::{
@@ -82,11 +88,153 @@ CREATE INDEX IF NOT EXISTS resources_external_id
     ON resources (tenant, type, json_extract(doc, '$."externalId"'));
 CREATE INDEX IF NOT EXISTS resources_doc_id
     ON resources (tenant, type, json_extract(doc, '$."id"'));
+-- How many resources each scope holds, for the totalResults of unfiltered pages: kept by
+-- triggers, so in the transaction of every insert and delete.
+CREATE TABLE IF NOT EXISTS scope_counts (
+    tenant TEXT NOT NULL,
+    type TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (tenant, type)
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS resources_counted AFTER INSERT ON resources BEGIN
+    INSERT INTO scope_counts (tenant, type, n) VALUES (new.tenant, new.type, 1)
+        ON CONFLICT (tenant, type) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS resources_uncounted AFTER DELETE ON resources BEGIN
+    UPDATE scope_counts SET n = n - 1 WHERE tenant = old.tenant AND type = old.type;
+END;
 "#;
+
+/// Creates what is missing of the schema, in one transaction; a database made before the
+/// scope counts existed gets them counted.
+fn create_schema(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let counted: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scope_counts')",
+        [],
+        |r| r.get(0),
+    )?;
+    tx.execute_batch(SCHEMA)?;
+    if !counted {
+        tx.execute(
+            "INSERT OR REPLACE INTO scope_counts (tenant, type, n)
+             SELECT tenant, type, count(*) FROM resources GROUP BY tenant, type",
+            [],
+        )?;
+    }
+    tx.commit()
+}
+
+/// The most writes one transaction takes.
+const MAX_GROUP: usize = 256;
+
+/// A write for the writer thread: run in a savepoint of the open transaction, or refused.
+trait Job: Send {
+    /// Runs the write; what it gives is answered once the transaction has ended.
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish>;
+    /// The write cannot run: no transaction could be begun.
+    fn refuse(self: Box<Self>, err: &rusqlite::Error);
+}
+
+/// A write that ran, waiting for its transaction to commit.
+trait Finish: Send {
+    /// Answers the caller: the write's own result if the transaction committed, else the
+    /// commit's failure.
+    fn finish(self: Box<Self>, committed: Result<(), &rusqlite::Error>);
+}
+
+struct Write<T, F> {
+    f: F,
+    done: futures_channel::oneshot::Sender<Result<T, StoreError>>,
+}
+
+struct Ran<T> {
+    result: Result<T, StoreError>,
+    done: futures_channel::oneshot::Sender<Result<T, StoreError>>,
+}
+
+/// A failure of the database, by its message (the error itself stays with the writer).
+fn failed(err: &rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(err.to_string().into())
+}
+
+impl<T, F> Job for Write<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
+        let Write { f, done } = *self;
+        let result = match conn.execute_batch("SAVEPOINT write") {
+            Err(e) => Err(failed(&e)),
+            Ok(()) => {
+                let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
+                    Err(StoreError::Unavailable(
+                        "the write failed unexpectedly".into(),
+                    ))
+                });
+                let end = match result {
+                    Ok(_) => "RELEASE write",
+                    Err(_) => "ROLLBACK TO write; RELEASE write",
+                };
+                match conn.execute_batch(end) {
+                    Ok(()) => result,
+                    Err(e) => Err(failed(&e)),
+                }
+            }
+        };
+        Box::new(Ran { result, done })
+    }
+
+    fn refuse(self: Box<Self>, err: &rusqlite::Error) {
+        let _ = self.done.send(Err(failed(err)));
+    }
+}
+
+impl<T: Send> Finish for Ran<T> {
+    fn finish(self: Box<Self>, committed: Result<(), &rusqlite::Error>) {
+        let result = match (self.result, committed) {
+            (Ok(_), Err(e)) => Err(failed(e)),
+            (result, _) => result,
+        };
+        let _ = self.done.send(result);
+    }
+}
+
+/// The writer thread: takes the writes queued, runs them in one transaction, commits,
+/// answers them; until the store is dropped.
+fn write_groups(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let conn = lock(&conn);
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            group.into_iter().for_each(|job| job.refuse(&e));
+            continue;
+        }
+        let ran: Vec<Box<dyn Finish>> = group.into_iter().map(|job| job.run(&conn)).collect();
+        match conn.execute_batch("COMMIT") {
+            Ok(()) => ran.into_iter().for_each(|r| r.finish(Ok(()))),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                ran.into_iter().for_each(|r| r.finish(Err(&e)));
+            }
+        }
+    }
+}
 
 /// A [`ResourceStore`] in a SQLite database.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    /// The writer's connection, used by the writer thread (and for every read of an
+    /// in-memory database, which has no other).
+    writer: Arc<Mutex<Connection>>,
+    /// The writer thread's queue.
+    jobs: mpsc::Sender<Box<dyn Job>>,
     /// Idle read connections; `None` for an in-memory database, read through the writer.
     readers: Option<Mutex<Vec<Connection>>>,
     path: PathBuf,
@@ -184,7 +332,7 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let in_memory = path.as_os_str() == ":memory:";
-        let conn = Connection::open(&path).map_err(unavailable)?;
+        let mut conn = Connection::open(&path).map_err(unavailable)?;
         if !in_memory {
             // WAL: readers never wait for the writer; NORMAL synchronisation keeps every
             // committed write through a crash of the process.
@@ -194,9 +342,17 @@ impl SqliteStore {
                 .map_err(unavailable)?;
         }
         setup(&conn).map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        create_schema(&mut conn).map_err(unavailable)?;
+        let writer = Arc::new(Mutex::new(conn));
+        let (jobs, queue) = mpsc::channel();
+        let thread_conn = Arc::clone(&writer);
+        std::thread::Builder::new()
+            .name("scimkit-sqlite-writer".into())
+            .spawn(move || write_groups(thread_conn, queue))
+            .map_err(unavailable)?;
         Ok(SqliteStore {
-            writer: Mutex::new(conn),
+            writer,
+            jobs,
             readers: (!in_memory).then(|| Mutex::new(Vec::new())),
             path,
             registry,
@@ -241,19 +397,19 @@ impl SqliteStore {
         result
     }
 
-    /// Runs `f` in one immediate transaction on the writer: committed when it returns
-    /// `Ok`, rolled back otherwise.
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let value = f(&tx)?;
-        tx.commit().map_err(unavailable)?;
-        Ok(value)
+    /// Runs `f` on the writer thread, in a savepoint of the transaction of its group: its
+    /// changes stay when it returns `Ok` and the transaction commits, and are undone when
+    /// it returns an error. The answer comes once the transaction has ended.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (done, answer) = futures_channel::oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Write { f, done });
+        let gone = || StoreError::Unavailable("the SQLite writer has stopped".into());
+        self.jobs.send(job).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// The resource of a row, its members put back.
@@ -298,7 +454,7 @@ impl SqliteStore {
     }
 }
 
-fn insert_members(tx: &Transaction<'_>, seq: i64, members: &[Value]) -> Result<(), StoreError> {
+fn insert_members(tx: &Connection, seq: i64, members: &[Value]) -> Result<(), StoreError> {
     let mut stmt = tx
         .prepare_cached("INSERT OR IGNORE INTO members (seq, value, member) VALUES (?1, ?2, ?3)")
         .map_err(unavailable)?;
@@ -311,8 +467,8 @@ fn insert_members(tx: &Transaction<'_>, seq: i64, members: &[Value]) -> Result<(
 }
 
 fn insert_unique(
-    tx: &Transaction<'_>,
-    scope: &Scope<'_>,
+    tx: &Connection,
+    tenant: &str,
     ty: &str,
     seq: i64,
     unique: &[UniqueValue],
@@ -323,7 +479,7 @@ fn insert_unique(
         )
         .map_err(unavailable)?;
     for ((path, key), value) in unique_keys(unique).into_iter().zip(unique) {
-        match stmt.execute(params![scope.tenant, ty, path, key, seq]) {
+        match stmt.execute(params![tenant, ty, path, key, seq]) {
             Ok(_) => {}
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -337,17 +493,12 @@ fn insert_unique(
 }
 
 /// The row of an id, with its version, inside a write.
-fn locate(
-    tx: &Transaction<'_>,
-    scope: &Scope<'_>,
-    ty: &str,
-    id: &str,
-) -> Result<(i64, i64), StoreError> {
-    tx.query_row(
+fn locate(tx: &Connection, tenant: &str, ty: &str, id: &str) -> Result<(i64, i64), StoreError> {
+    tx.prepare_cached(
         "SELECT seq, version FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
-        params![scope.tenant, ty, id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
     )
+    .map_err(unavailable)?
+    .query_row(params![tenant, ty, id], |r| Ok((r.get(0)?, r.get(1)?)))
     .optional()
     .map_err(unavailable)?
     .ok_or(StoreError::NotFound)
@@ -376,11 +527,15 @@ impl ResourceStore for SqliteStore {
         let mut doc = resource.clone();
         let members = self.take_members(scope, &mut doc);
         let text = doc.to_string();
-        self.write(|tx| {
-            let inserted = tx.execute(
-                "INSERT INTO resources (tenant, type, id, version, doc) VALUES (?1, ?2, ?3, 1, ?4)",
-                params![scope.tenant, ty, id, text],
-            );
+        let tenant = scope.tenant.to_owned();
+        let unique = unique.to_vec();
+        self.write(move |tx| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO resources (tenant, type, id, version, doc) VALUES (?1, ?2, ?3, 1, ?4)",
+                )
+                .map_err(unavailable)?
+                .execute(params![tenant, ty, id, text]);
             match inserted {
                 Ok(_) => {}
                 Err(rusqlite::Error::SqliteFailure(e, _))
@@ -391,9 +546,10 @@ impl ResourceStore for SqliteStore {
                 Err(e) => return Err(unavailable(e)),
             }
             let seq = tx.last_insert_rowid();
-            insert_unique(tx, scope, &ty, seq, unique)?;
+            insert_unique(tx, &tenant, &ty, seq, &unique)?;
             insert_members(tx, seq, &members)
-        })?;
+        })
+        .await?;
         Ok(resource)
     }
 
@@ -427,28 +583,39 @@ impl ResourceStore for SqliteStore {
         expected_version: Option<&str>,
     ) -> Result<Value, StoreError> {
         let ty = scope.resource_type.to_ascii_lowercase();
-        let version = self.write(|tx| {
-            let (seq, current) = locate(tx, scope, &ty, id)?;
-            check_version(current, expected_version)?;
-            let version = current + 1;
-            set_meta(&mut resource, version, None);
-            let mut doc = resource.clone();
-            let members = self.take_members(scope, &mut doc);
-            tx.execute("DELETE FROM unique_values WHERE seq = ?1", [seq])
-                .map_err(unavailable)?;
-            insert_unique(tx, scope, &ty, seq, unique)?;
-            tx.execute(
-                "UPDATE resources SET version = ?1, doc = ?2 WHERE seq = ?3",
-                params![version, doc.to_string(), seq],
-            )
-            .map_err(unavailable)?;
-            if self.split_attribute(scope).is_some() {
-                tx.execute("DELETE FROM members WHERE seq = ?1", [seq])
+        let tenant = scope.tenant.to_owned();
+        let id = id.to_owned();
+        let unique = unique.to_vec();
+        let expected = expected_version.map(str::to_owned);
+        let split = self.split_attribute(scope).is_some();
+        // The document as stored: without the members kept in their own table.
+        let mut doc = resource.clone();
+        let members = self.take_members(scope, &mut doc);
+        let version = self
+            .write(move |tx| {
+                let (seq, current) = locate(tx, &tenant, &ty, &id)?;
+                check_version(current, expected.as_deref())?;
+                let version = current + 1;
+                set_meta(&mut doc, version, None);
+                tx.prepare_cached("DELETE FROM unique_values WHERE seq = ?1")
+                    .map_err(unavailable)?
+                    .execute([seq])
                     .map_err(unavailable)?;
-                insert_members(tx, seq, &members)?;
-            }
-            Ok(version)
-        })?;
+                insert_unique(tx, &tenant, &ty, seq, &unique)?;
+                tx.prepare_cached("UPDATE resources SET version = ?1, doc = ?2 WHERE seq = ?3")
+                    .map_err(unavailable)?
+                    .execute(params![version, doc.to_string(), seq])
+                    .map_err(unavailable)?;
+                if split {
+                    tx.prepare_cached("DELETE FROM members WHERE seq = ?1")
+                        .map_err(unavailable)?
+                        .execute([seq])
+                        .map_err(unavailable)?;
+                    insert_members(tx, seq, &members)?;
+                }
+                Ok(version)
+            })
+            .await?;
         set_meta(&mut resource, version, None);
         Ok(resource)
     }
@@ -460,13 +627,17 @@ impl ResourceStore for SqliteStore {
         expected_version: Option<&str>,
     ) -> Result<(), StoreError> {
         let ty = scope.resource_type.to_ascii_lowercase();
-        self.write(|tx| {
-            let (seq, current) = locate(tx, scope, &ty, id)?;
-            check_version(current, expected_version)?;
+        let tenant = scope.tenant.to_owned();
+        let id = id.to_owned();
+        let expected = expected_version.map(str::to_owned);
+        self.write(move |tx| {
+            let (seq, current) = locate(tx, &tenant, &ty, &id)?;
+            check_version(current, expected.as_deref())?;
             tx.execute("DELETE FROM resources WHERE seq = ?1", [seq])
                 .map_err(unavailable)?;
             Ok(())
         })
+        .await
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
@@ -566,6 +737,15 @@ impl ResourceStore for SqliteStore {
             // userName or externalId): no need to count them again.
             let total = if skip_sql == 0 && after.is_none() && returned < count {
                 returned
+            } else if query.filter.is_none() {
+                // Every resource of the scope: the count the triggers keep.
+                let total: Option<i64> = conn
+                    .prepare_cached("SELECT n FROM scope_counts WHERE tenant = ?1 AND type = ?2")
+                    .map_err(unavailable)?
+                    .query_row(params![scope.tenant, ty], |r| r.get(0))
+                    .optional()
+                    .map_err(unavailable)?;
+                total.unwrap_or(0).max(0) as usize
             } else {
                 let total: i64 = conn
                     .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
@@ -623,9 +803,14 @@ impl ResourceStore for SqliteStore {
             return Ok(None);
         }
         let ty = scope.resource_type.to_ascii_lowercase();
-        let (version, net) = self.write(|tx| {
-            let (seq, current) = locate(tx, scope, &ty, id)?;
-            check_version(current, expected_version)?;
+        let tenant = scope.tenant.to_owned();
+        let id = id.to_owned();
+        let expected = expected_version.map(str::to_owned);
+        let changes = changes.clone();
+        let last_modified = last_modified.to_owned();
+        let (version, net) = self.write(move |tx| {
+            let (seq, current) = locate(tx, &tenant, &ty, &id)?;
+            check_version(current, expected.as_deref())?;
             let mut net = NetChange::default();
             let mut insert = tx
                 .prepare_cached("INSERT OR IGNORE INTO members (seq, value, member) VALUES (?1, ?2, ?3)")
@@ -666,7 +851,8 @@ impl ResourceStore for SqliteStore {
             )
             .map_err(unavailable)?;
             Ok((version, net))
-        })?;
+        })
+        .await?;
         Ok(Some(MembersChanged {
             version: version_tag(version as u64),
             net,
