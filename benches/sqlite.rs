@@ -79,6 +79,24 @@ fn sqlite(c: &mut Criterion) {
                 assert_eq!(page.total_results, 1);
             })
         });
+        // No filter: `totalResults` is every user of the scope.
+        let all = Query {
+            paging: Paging::Index {
+                start_index: 1,
+                count: 100,
+            },
+            ..Query::default()
+        };
+        group.bench_with_input(
+            BenchmarkId::new("unfiltered_page_of_100", users),
+            &users,
+            |b, _| {
+                b.iter(|| {
+                    let page = rt.block_on(store.query(&scope, &all)).expect("query");
+                    assert_eq!(page.total_results, users);
+                })
+            },
+        );
         // 1,000 matches at 1,000,000 users; every user at 1,000.
         let prefix = if users > 1_000 { "user-0001" } else { "user-" };
         let page = query(&format!(r#"userName sw "{prefix}""#), 100);

@@ -166,7 +166,7 @@ where
 {
     fn run(self: Box<Self>, conn: &Connection) -> Box<dyn Finish> {
         let Write { f, done } = *self;
-        let result = match conn.execute_batch("SAVEPOINT write") {
+        let result = match control(conn, "SAVEPOINT write") {
             Err(e) => Err(failed(&e)),
             Ok(()) => {
                 let result = catch_unwind(AssertUnwindSafe(|| f(conn))).unwrap_or_else(|_| {
@@ -174,11 +174,12 @@ where
                         "the write failed unexpectedly".into(),
                     ))
                 });
-                let end = match result {
-                    Ok(_) => "RELEASE write",
-                    Err(_) => "ROLLBACK TO write; RELEASE write",
+                let ended = match result {
+                    Ok(_) => control(conn, "RELEASE write"),
+                    Err(_) => control(conn, "ROLLBACK TO write")
+                        .and_then(|()| control(conn, "RELEASE write")),
                 };
-                match conn.execute_batch(end) {
+                match ended {
                     Ok(()) => result,
                     Err(e) => Err(failed(&e)),
                 }
@@ -202,6 +203,11 @@ impl<T: Send> Finish for Ran<T> {
     }
 }
 
+/// A transaction statement, from the statement cache: a group of writes runs several.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// The writer thread: takes the writes queued, runs them in one transaction, commits,
 /// answers them; until the store is dropped.
 fn write_groups(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<Box<dyn Job>>) {
@@ -214,15 +220,15 @@ fn write_groups(conn: Arc<Mutex<Connection>>, jobs: mpsc::Receiver<Box<dyn Job>>
             }
         }
         let conn = lock(&conn);
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             group.into_iter().for_each(|job| job.refuse(&e));
             continue;
         }
         let ran: Vec<Box<dyn Finish>> = group.into_iter().map(|job| job.run(&conn)).collect();
-        match conn.execute_batch("COMMIT") {
+        match control(&conn, "COMMIT") {
             Ok(()) => ran.into_iter().for_each(|r| r.finish(Ok(()))),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = control(&conn, "ROLLBACK");
                 ran.into_iter().for_each(|r| r.finish(Err(&e)));
             }
         }
