@@ -1,6 +1,8 @@
 //! Reads and pages served from the store's renderings answer exactly what reading,
-//! projecting and serialising does: the same service over the same data through a store
-//! that keeps no renderings is the reference.
+//! projecting and serialising does, for the in-memory and the SQLite store: the same
+//! service over the same data through a store that keeps no renderings is the reference.
+
+#![cfg(feature = "sqlite")]
 
 mod common;
 
@@ -12,14 +14,14 @@ use common::{call, TOKEN};
 use scimkit::auth::BearerToken;
 use scimkit::schema::UniqueValue;
 use scimkit::service::ScimService;
-use scimkit::store::{MemoryStore, Page, Query, ResourceStore, Scope, StoreError};
+use scimkit::store::{MemoryStore, Page, Query, ResourceStore, Scope, SqliteStore, StoreError};
 use serde_json::{json, Value};
 
-/// Passes every call but the rendered ones to the memory store: the service must render.
-struct Plain(Arc<MemoryStore>);
+/// Passes every call but the rendered ones to the store it wraps: the service must render.
+struct Plain<S>(Arc<S>);
 
 #[async_trait]
-impl ResourceStore for Plain {
+impl<S: ResourceStore> ResourceStore for Plain<S> {
     async fn create(
         &self,
         scope: &Scope<'_>,
@@ -83,11 +85,36 @@ async fn raw(
     )
 }
 
+fn sqlite(name: &str) -> Arc<SqliteStore> {
+    let dir = std::env::temp_dir().join(format!("scimkit-rendered-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Arc::new(SqliteStore::open(dir.join("scim.db")).unwrap())
+}
+
 #[tokio::test]
-async fn rendered_reads_and_pages_equal_the_plain_ones_through_every_write() {
-    let memory = Arc::new(MemoryStore::new());
-    let fast = service(memory.clone());
-    let plain = service(Plain(memory));
+async fn memory_store_renderings_equal_plain_reads_through_every_write() {
+    rendered_reads_and_pages_equal_the_plain_ones(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_renderings_equal_plain_reads_through_every_write() {
+    rendered_reads_and_pages_equal_the_plain_ones(sqlite("reads")).await;
+}
+
+#[tokio::test]
+async fn memory_store_renders_a_group_push() {
+    a_group_push_shows_in_the_rendered_group(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_renders_a_group_push() {
+    a_group_push_shows_in_the_rendered_group(sqlite("groups")).await;
+}
+
+async fn rendered_reads_and_pages_equal_the_plain_ones<S: ResourceStore + 'static>(store: Arc<S>) {
+    let fast = service(store.clone());
+    let plain = service(Plain(store));
     let mut ids = Vec::new();
     for i in 0..5 {
         let (status, body, _) = call(
@@ -194,11 +221,9 @@ async fn rendered_reads_and_pages_equal_the_plain_ones_through_every_write() {
     assert_eq!(status, 404, "{body}");
 }
 
-#[tokio::test]
-async fn a_group_push_shows_in_the_rendered_group() {
-    let memory = Arc::new(MemoryStore::new());
-    let fast = service(memory.clone());
-    let plain = service(Plain(memory));
+async fn a_group_push_shows_in_the_rendered_group<S: ResourceStore + 'static>(store: Arc<S>) {
+    let fast = service(store.clone());
+    let plain = service(Plain(store));
     let (_, group, _) = call(
         &fast,
         "POST",

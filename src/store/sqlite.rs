@@ -31,22 +31,30 @@
 //! leaves the others alone), and each caller is answered only once its transaction has
 //! committed. Under load, one commit then serves many writes; a caller awaiting a write
 //! never blocks the async runtime.
+//!
+//! What the service's [`Renderer`] makes of a row is kept by row and version (up to
+//! [`SqliteStore::RENDERINGS_BUDGET_BYTES`] in all), so a read of a resource that has not
+//! changed copies its JSON instead of parsing and serialising it; any write gives the row a
+//! new version, so nothing kept is ever served for it again.
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use rusqlite::config::DbConfig;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
+use super::memory::Paged;
 use super::{
-    unique_keys, version_tag, MembersChanged, Page, Paging, Query, ResourceStore, Scope, SortOrder,
-    StoreError,
+    unique_keys, version_tag, MembersChanged, Page, Paging, Query, Rendered, RenderedPage,
+    Renderer, ResourceStore, Scope, SortOrder, StoreError,
 };
 use crate::patch::{MemberChanges, MemberOp, NetChange};
 use crate::schema::{Registry, UniqueValue};
@@ -242,6 +250,8 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     /// The writer thread's queue.
     jobs: mpsc::Sender<Box<dyn Job>>,
+    /// What the service's renderer made of rows read, by version.
+    renderings: Mutex<Renderings>,
     /// Idle read connections; `None` for an in-memory database, read through the writer.
     readers: Option<Mutex<Vec<Connection>>>,
     path: PathBuf,
@@ -325,10 +335,49 @@ fn member_key(item: &Value) -> Option<&str> {
 /// A resource row being read: its sequence number and document.
 struct Row {
     seq: i64,
+    version: i64,
     doc: String,
 }
 
+/// What the store keeps of the service's renderings: by row, the version rendered, the
+/// renderer's key and the JSON; emptied whole when it would grow past its budget.
+#[derive(Default)]
+struct Renderings {
+    used: usize,
+    by_seq: HashMap<i64, (i64, u64, Bytes)>,
+}
+
+impl Renderings {
+    fn get(&self, seq: i64, version: i64, key: u64) -> Option<Bytes> {
+        match self.by_seq.get(&seq) {
+            Some((v, k, json)) if *v == version && *k == key => Some(json.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, seq: i64, version: i64, key: u64, json: Bytes) {
+        if json.len() > SqliteStore::KEPT_RENDERING_BYTES {
+            return;
+        }
+        if self.used + json.len() > SqliteStore::RENDERINGS_BUDGET_BYTES {
+            self.by_seq.clear();
+            self.used = 0;
+        }
+        self.used += json.len();
+        if let Some((_, _, old)) = self.by_seq.insert(seq, (version, key, json)) {
+            self.used -= old.len();
+        }
+    }
+}
+
 impl SqliteStore {
+    /// The largest rendering the store keeps (64 KiB).
+    pub const KEPT_RENDERING_BYTES: usize = 64 * 1024;
+
+    /// How much JSON the store keeps in all (64 MiB): past it, what it keeps is dropped
+    /// and kept again as rows are read.
+    pub const RENDERINGS_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+
     /// Opens (creating if needed) the database at `path`, for the resource types of
     /// [`Registry::scim_default`].
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
@@ -364,6 +413,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             jobs,
+            renderings: Mutex::default(),
             readers: (!in_memory).then(|| Mutex::new(Vec::new())),
             path,
             registry,
@@ -565,22 +615,8 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        let ty = scope.resource_type.to_ascii_lowercase();
         self.read(|conn| {
-            let row = conn
-                .prepare_cached(
-                    "SELECT seq, doc FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
-                )
-                .map_err(unavailable)?
-                .query_row(params![scope.tenant, ty, id], |r| {
-                    Ok(Row {
-                        seq: r.get(0)?,
-                        doc: r.get(1)?,
-                    })
-                })
-                .optional()
-                .map_err(unavailable)?
-                .ok_or(StoreError::NotFound)?;
+            let row = self.row(conn, scope, id)?;
             self.resource(conn, scope, row)
         })
     }
@@ -652,154 +688,49 @@ impl ResourceStore for SqliteStore {
     }
 
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        let ty = scope.resource_type.to_ascii_lowercase();
-        let view = self.registry.resource_type(scope.resource_type);
-        let split = self.split_attribute(scope).map(str::to_owned);
-        let elements = move |attr: &crate::schema::Attribute| -> Option<String> {
-            (split.as_deref() == Some(attr.name.as_str())).then(|| {
-                "(SELECT m.member AS value, 'object' AS type FROM members AS m WHERE m.seq = r.seq)"
-                    .to_owned()
-            })
-        };
-        let mut cond = String::from("r.tenant = ? AND r.type = ?");
-        let mut params: Vec<SqlValue> = vec![
-            SqlValue::Text(scope.tenant.to_owned()),
-            SqlValue::Text(ty.clone()),
-        ];
-        let mut exact = true;
-        let mut order = String::from("r.seq");
-        let mut sorted_in_sql = query.sort_by.is_none();
-        if let Some(view) = &view {
-            let translator = Translator::new(view, "r.doc").with_elements(&elements);
-            if let Some(filter) = &query.filter {
-                let sql = translator.filter(filter);
-                cond.push_str(" AND ");
-                cond.push_str(&sql.sql);
-                params.extend(sql.params.iter().map(to_sql));
-                exact = sql.exact;
-            }
-            if let Some(path) = &query.sort_by {
-                if let Some((key, case_exact)) = translator.sort_key(path) {
-                    let dir = match query.sort_order {
-                        SortOrder::Ascending => "ASC",
-                        SortOrder::Descending => "DESC",
-                    };
-                    order = if case_exact {
-                        format!("({key}) IS NULL {dir}, {key} {dir}, r.seq")
-                    } else {
-                        format!("({key}) IS NULL {dir}, scim_fold({key}) {dir}, {key} {dir}, r.seq")
-                    };
-                    sorted_in_sql = true;
-                }
-            }
-        } else {
-            exact = query.filter.is_none();
-        }
-        if !exact || !sorted_in_sql {
-            return self.query_in_memory(scope, query, &cond, &params);
-        }
-        let sorted = query.sort_by.is_some();
-        let (count, skip_sql, after): (usize, usize, Option<i64>) = match &query.paging {
-            Paging::Index { start_index, count } => (*count, start_index.saturating_sub(1), None),
-            Paging::Cursor { cursor, count } => match cursor.as_deref() {
-                None => (*count, 0, None),
-                Some(c) => match (c.split_at_checked(1), sorted) {
-                    (Some(("s", n)), false) => (
-                        *count,
-                        0,
-                        Some(n.parse().map_err(|_| StoreError::InvalidCursor)?),
-                    ),
-                    (Some(("o", n)), true) => (
-                        *count,
-                        n.parse().map_err(|_| StoreError::InvalidCursor)?,
-                        None,
-                    ),
-                    _ => return Err(StoreError::InvalidCursor),
-                },
-            },
-        };
+        let page = self.page(
+            scope,
+            query,
+            |conn, row| self.resource(conn, scope, row),
+            |_, _, resource| resource.clone(),
+        )?;
+        Ok(Page::from(page))
+    }
+
+    async fn get_rendered(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<Rendered>, StoreError> {
         self.read(|conn| {
-            let mut page_params = params.clone();
-            let mut page_cond = cond.clone();
-            if let Some(after) = after {
-                page_cond.push_str(" AND r.seq > ?");
-                page_params.push(SqlValue::Integer(after));
-            }
-            page_params.push(SqlValue::Integer(count as i64));
-            page_params.push(SqlValue::Integer(skip_sql as i64));
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT r.seq, r.doc FROM resources AS r WHERE {page_cond} ORDER BY {order} LIMIT ? OFFSET ?"
-                ))
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params_from_iter(page_params.iter()), |r| {
-                    Ok(Row {
-                        seq: r.get(0)?,
-                        doc: r.get(1)?,
-                    })
-                })
-                .map_err(unavailable)?
-                .collect::<Result<Vec<Row>, _>>()
-                .map_err(unavailable)?;
-            let last_seq = rows.last().map(|r| r.seq);
-            let returned = rows.len();
-            // A first page that is not full holds every match (an IdP's lookup by
-            // userName or externalId): no need to count them again.
-            let total = if skip_sql == 0 && after.is_none() && returned < count {
-                returned
-            } else if query.filter.is_none() {
-                // Every resource of the scope: the count the triggers keep.
-                let total: Option<i64> = conn
-                    .prepare_cached("SELECT n FROM scope_counts WHERE tenant = ?1 AND type = ?2")
-                    .map_err(unavailable)?
-                    .query_row(params![scope.tenant, ty], |r| r.get(0))
-                    .optional()
-                    .map_err(unavailable)?;
-                total.unwrap_or(0).max(0) as usize
-            } else {
-                let total: i64 = conn
-                    .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
-                    .map_err(unavailable)?
-                    .query_row(params_from_iter(params.iter()), |r| r.get(0))
-                    .map_err(unavailable)?;
-                total as usize
-            };
-            if matches!(query.paging, Paging::Cursor { .. }) && skip_sql > total {
-                return Err(StoreError::InvalidCursor);
-            }
-            let resources = rows
-                .into_iter()
-                .map(|row| self.resource(conn, scope, row))
-                .collect::<Result<Vec<Value>, _>>()?;
-            let next_cursor = match &query.paging {
-                Paging::Cursor { .. } if sorted && skip_sql + returned < total => {
-                    Some(format!("o{}", skip_sql + returned))
-                }
-                Paging::Cursor { .. } if !sorted && returned == count && returned > 0 => {
-                    // More rows after the last one returned?
-                    let more: bool = conn
-                        .prepare_cached(&format!(
-                            "SELECT EXISTS (SELECT 1 FROM resources AS r WHERE {cond} AND r.seq > ?)"
-                        ))
-                        .map_err(unavailable)?
-                        .query_row(
-                            params_from_iter(
-                                params.iter().cloned().chain([SqlValue::Integer(last_seq.unwrap_or(0))]),
-                            ),
-                            |r| r.get(0),
-                        )
-                        .map_err(unavailable)?;
-                    more.then(|| format!("s{}", last_seq.unwrap_or(0)))
-                }
-                _ => None,
-            };
-            Ok(Page {
-                resources,
-                total_results: total,
-                next_cursor,
-            })
+            let row = self.row(conn, scope, id)?;
+            let version = row.version;
+            let json = self.rendered(conn, scope, row, renderer)?;
+            Ok(Some(Rendered {
+                version: Some(version_tag(version as u64)),
+                json,
+            }))
         })
+    }
+
+    async fn query_rendered(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        renderer: &Renderer<'_>,
+    ) -> Result<Option<RenderedPage>, StoreError> {
+        let page = self.page(
+            scope,
+            query,
+            |conn, row| self.rendered(conn, scope, row, renderer),
+            |seq, version, resource| self.rendered_value(seq, version, resource, renderer),
+        )?;
+        Ok(Some(RenderedPage {
+            resources: page.resources,
+            total_results: page.total_results,
+            next_cursor: page.next_cursor,
+        }))
     }
 
     async fn change_members(
@@ -874,24 +805,26 @@ impl ResourceStore for SqliteStore {
 impl SqliteStore {
     /// A query SQL cannot answer exactly: the rows the condition selects, checked with the
     /// matcher, sorted and paged here.
-    fn query_in_memory(
+    fn query_in_memory<R>(
         &self,
         scope: &Scope<'_>,
         query: &Query,
         cond: &str,
         params: &[SqlValue],
-    ) -> Result<Page, StoreError> {
+        value: impl Fn(i64, i64, &Value) -> R,
+    ) -> Result<Paged<R>, StoreError> {
         let candidates = self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT r.seq, r.doc FROM resources AS r WHERE {cond} ORDER BY r.seq"
+                    "SELECT r.seq, r.version, r.doc FROM resources AS r WHERE {cond} ORDER BY r.seq"
                 ))
                 .map_err(unavailable)?;
             let rows = stmt
                 .query_map(params_from_iter(params.iter()), |r| {
                     Ok(Row {
                         seq: r.get(0)?,
-                        doc: r.get(1)?,
+                        version: r.get(1)?,
+                        doc: r.get(2)?,
                     })
                 })
                 .map_err(unavailable)?
@@ -899,24 +832,235 @@ impl SqliteStore {
                 .map_err(unavailable)?;
             rows.into_iter()
                 .map(|row| {
-                    let seq = row.seq;
-                    self.resource(conn, scope, row).map(|r| (seq as u64, r))
+                    let (seq, version) = (row.seq, row.version);
+                    self.resource(conn, scope, row).map(|r| (seq, version, r))
                 })
-                .collect::<Result<Vec<(u64, Value)>, StoreError>>()
+                .collect::<Result<Vec<(i64, i64, Value)>, StoreError>>()
         })?;
-        let matched: Vec<(u64, Value)> = candidates
+        let matched: Vec<(i64, i64, Value)> = candidates
             .into_iter()
-            .filter(|(_, r)| query.matcher.as_ref().is_none_or(|m| m.matches(r)))
+            .filter(|(_, _, r)| query.matcher.as_ref().is_none_or(|m| m.matches(r)))
             .collect();
         super::memory::page_of(
             matched,
             query,
-            |(seq, _)| *seq,
-            |(_, r)| r,
+            |(seq, _, _)| *seq as u64,
+            |(_, _, r)| r,
             |_| true,
-            |(_, r)| r.clone(),
+            |(seq, version, r)| value(*seq, *version, r),
         )
-        .map(Page::from)
+    }
+
+    /// The page of a query, each resource returned made `row` of its row when SQL selects
+    /// it exactly, else `value` of its sequence number, version and parsed document.
+    fn page<R>(
+        &self,
+        scope: &Scope<'_>,
+        query: &Query,
+        row: impl Fn(&Connection, Row) -> Result<R, StoreError>,
+        value: impl Fn(i64, i64, &Value) -> R,
+    ) -> Result<Paged<R>, StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        let view = self.registry.resource_type(scope.resource_type);
+        let split = self.split_attribute(scope).map(str::to_owned);
+        let elements = move |attr: &crate::schema::Attribute| -> Option<String> {
+            (split.as_deref() == Some(attr.name.as_str())).then(|| {
+                "(SELECT m.member AS value, 'object' AS type FROM members AS m WHERE m.seq = r.seq)"
+                    .to_owned()
+            })
+        };
+        let mut cond = String::from("r.tenant = ? AND r.type = ?");
+        let mut params: Vec<SqlValue> = vec![
+            SqlValue::Text(scope.tenant.to_owned()),
+            SqlValue::Text(ty.clone()),
+        ];
+        let mut exact = true;
+        let mut order = String::from("r.seq");
+        let mut sorted_in_sql = query.sort_by.is_none();
+        if let Some(view) = &view {
+            let translator = Translator::new(view, "r.doc").with_elements(&elements);
+            if let Some(filter) = &query.filter {
+                let sql = translator.filter(filter);
+                cond.push_str(" AND ");
+                cond.push_str(&sql.sql);
+                params.extend(sql.params.iter().map(to_sql));
+                exact = sql.exact;
+            }
+            if let Some(path) = &query.sort_by {
+                if let Some((key, case_exact)) = translator.sort_key(path) {
+                    let dir = match query.sort_order {
+                        SortOrder::Ascending => "ASC",
+                        SortOrder::Descending => "DESC",
+                    };
+                    order = if case_exact {
+                        format!("({key}) IS NULL {dir}, {key} {dir}, r.seq")
+                    } else {
+                        format!("({key}) IS NULL {dir}, scim_fold({key}) {dir}, {key} {dir}, r.seq")
+                    };
+                    sorted_in_sql = true;
+                }
+            }
+        } else {
+            exact = query.filter.is_none();
+        }
+        if !exact || !sorted_in_sql {
+            return self.query_in_memory(scope, query, &cond, &params, value);
+        }
+        let sorted = query.sort_by.is_some();
+        let (count, skip_sql, after): (usize, usize, Option<i64>) = match &query.paging {
+            Paging::Index { start_index, count } => (*count, start_index.saturating_sub(1), None),
+            Paging::Cursor { cursor, count } => match cursor.as_deref() {
+                None => (*count, 0, None),
+                Some(c) => match (c.split_at_checked(1), sorted) {
+                    (Some(("s", n)), false) => (
+                        *count,
+                        0,
+                        Some(n.parse().map_err(|_| StoreError::InvalidCursor)?),
+                    ),
+                    (Some(("o", n)), true) => (
+                        *count,
+                        n.parse().map_err(|_| StoreError::InvalidCursor)?,
+                        None,
+                    ),
+                    _ => return Err(StoreError::InvalidCursor),
+                },
+            },
+        };
+        self.read(|conn| {
+            let mut page_params = params.clone();
+            let mut page_cond = cond.clone();
+            if let Some(after) = after {
+                page_cond.push_str(" AND r.seq > ?");
+                page_params.push(SqlValue::Integer(after));
+            }
+            page_params.push(SqlValue::Integer(count as i64));
+            page_params.push(SqlValue::Integer(skip_sql as i64));
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT r.seq, r.version, r.doc FROM resources AS r WHERE {page_cond} ORDER BY {order} LIMIT ? OFFSET ?"
+                ))
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map(params_from_iter(page_params.iter()), |r| {
+                    Ok(Row {
+                        seq: r.get(0)?,
+                        version: r.get(1)?,
+                        doc: r.get(2)?,
+                    })
+                })
+                .map_err(unavailable)?
+                .collect::<Result<Vec<Row>, _>>()
+                .map_err(unavailable)?;
+            let last_seq = rows.last().map(|r| r.seq);
+            let returned = rows.len();
+            // A first page that is not full holds every match (an IdP's lookup by
+            // userName or externalId): no need to count them again.
+            let total = if skip_sql == 0 && after.is_none() && returned < count {
+                returned
+            } else if query.filter.is_none() {
+                // Every resource of the scope: the count the triggers keep.
+                let total: Option<i64> = conn
+                    .prepare_cached("SELECT n FROM scope_counts WHERE tenant = ?1 AND type = ?2")
+                    .map_err(unavailable)?
+                    .query_row(params![scope.tenant, ty], |r| r.get(0))
+                    .optional()
+                    .map_err(unavailable)?;
+                total.unwrap_or(0).max(0) as usize
+            } else {
+                let total: i64 = conn
+                    .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE {cond}"))
+                    .map_err(unavailable)?
+                    .query_row(params_from_iter(params.iter()), |r| r.get(0))
+                    .map_err(unavailable)?;
+                total as usize
+            };
+            if matches!(query.paging, Paging::Cursor { .. }) && skip_sql > total {
+                return Err(StoreError::InvalidCursor);
+            }
+            let resources = rows
+                .into_iter()
+                .map(|r| row(conn, r))
+                .collect::<Result<Vec<R>, _>>()?;
+            let next_cursor = match &query.paging {
+                Paging::Cursor { .. } if sorted && skip_sql + returned < total => {
+                    Some(format!("o{}", skip_sql + returned))
+                }
+                Paging::Cursor { .. } if !sorted && returned == count && returned > 0 => {
+                    // More rows after the last one returned?
+                    let more: bool = conn
+                        .prepare_cached(&format!(
+                            "SELECT EXISTS (SELECT 1 FROM resources AS r WHERE {cond} AND r.seq > ?)"
+                        ))
+                        .map_err(unavailable)?
+                        .query_row(
+                            params_from_iter(
+                                params.iter().cloned().chain([SqlValue::Integer(last_seq.unwrap_or(0))]),
+                            ),
+                            |r| r.get(0),
+                        )
+                        .map_err(unavailable)?;
+                    more.then(|| format!("s{}", last_seq.unwrap_or(0)))
+                }
+                _ => None,
+            };
+            Ok(Paged {
+                resources,
+                total_results: total,
+                next_cursor,
+            })
+        })
+    }
+
+    /// The row of an id.
+    fn row(&self, conn: &Connection, scope: &Scope<'_>, id: &str) -> Result<Row, StoreError> {
+        let ty = scope.resource_type.to_ascii_lowercase();
+        conn.prepare_cached(
+            "SELECT seq, version, doc FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
+        )
+        .map_err(unavailable)?
+        .query_row(params![scope.tenant, ty, id], |r| {
+            Ok(Row {
+                seq: r.get(0)?,
+                version: r.get(1)?,
+                doc: r.get(2)?,
+            })
+        })
+        .optional()
+        .map_err(unavailable)?
+        .ok_or(StoreError::NotFound)
+    }
+
+    /// A row as `renderer` makes it: kept from an earlier call for the same version when
+    /// it can be.
+    fn rendered(
+        &self,
+        conn: &Connection,
+        scope: &Scope<'_>,
+        row: Row,
+        renderer: &Renderer<'_>,
+    ) -> Result<Bytes, StoreError> {
+        if let Some(json) = lock(&self.renderings).get(row.seq, row.version, renderer.key()) {
+            return Ok(json);
+        }
+        let (seq, version) = (row.seq, row.version);
+        let resource = self.resource(conn, scope, row)?;
+        Ok(self.rendered_value(seq, version, &resource, renderer))
+    }
+
+    /// [`rendered`](Self::rendered) of a document already read.
+    fn rendered_value(
+        &self,
+        seq: i64,
+        version: i64,
+        resource: &Value,
+        renderer: &Renderer<'_>,
+    ) -> Bytes {
+        if let Some(json) = lock(&self.renderings).get(seq, version, renderer.key()) {
+            return json;
+        }
+        let json = renderer.render(resource);
+        lock(&self.renderings).put(seq, version, renderer.key(), json.clone());
+        json
     }
 }
 
