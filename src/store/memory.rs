@@ -424,6 +424,16 @@ impl From<Paged<Value>> for Page {
     }
 }
 
+impl From<Paged<Bytes>> for RenderedPage {
+    fn from(p: Paged<Bytes>) -> RenderedPage {
+        RenderedPage {
+            resources: p.resources,
+            total_results: p.total_results,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
 #[async_trait]
 impl ResourceStore for MemoryStore {
     async fn create(
@@ -578,11 +588,7 @@ impl ResourceStore for MemoryStore {
         renderer: &Renderer<'_>,
     ) -> Result<Option<RenderedPage>, StoreError> {
         let page = self.page(scope, query, |e| e.rendered(renderer))?;
-        Ok(Some(RenderedPage {
-            resources: page.resources,
-            total_results: page.total_results,
-            next_cursor: page.next_cursor,
-        }))
+        Ok(Some(RenderedPage::from(page)))
     }
 
     async fn change_members(

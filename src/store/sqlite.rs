@@ -339,6 +339,17 @@ struct Row {
     doc: String,
 }
 
+impl Row {
+    /// A row selected as `seq, version, doc`.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        Ok(Row {
+            seq: r.get(0)?,
+            version: r.get(1)?,
+            doc: r.get(2)?,
+        })
+    }
+}
+
 /// What the store keeps of the service's renderings: by row, the version rendered, the
 /// renderer's key and the JSON; emptied whole when it would grow past its budget.
 #[derive(Default)]
@@ -726,11 +737,7 @@ impl ResourceStore for SqliteStore {
             |conn, row| self.rendered(conn, scope, row, renderer),
             |seq, version, resource| self.rendered_value(seq, version, resource, renderer),
         )?;
-        Ok(Some(RenderedPage {
-            resources: page.resources,
-            total_results: page.total_results,
-            next_cursor: page.next_cursor,
-        }))
+        Ok(Some(RenderedPage::from(page)))
     }
 
     async fn change_members(
@@ -820,13 +827,7 @@ impl SqliteStore {
                 ))
                 .map_err(unavailable)?;
             let rows = stmt
-                .query_map(params_from_iter(params.iter()), |r| {
-                    Ok(Row {
-                        seq: r.get(0)?,
-                        version: r.get(1)?,
-                        doc: r.get(2)?,
-                    })
-                })
+                .query_map(params_from_iter(params.iter()), Row::read)
                 .map_err(unavailable)?
                 .collect::<Result<Vec<Row>, _>>()
                 .map_err(unavailable)?;
@@ -941,13 +942,7 @@ impl SqliteStore {
                 ))
                 .map_err(unavailable)?;
             let rows = stmt
-                .query_map(params_from_iter(page_params.iter()), |r| {
-                    Ok(Row {
-                        seq: r.get(0)?,
-                        version: r.get(1)?,
-                        doc: r.get(2)?,
-                    })
-                })
+                .query_map(params_from_iter(page_params.iter()), Row::read)
                 .map_err(unavailable)?
                 .collect::<Result<Vec<Row>, _>>()
                 .map_err(unavailable)?;
@@ -1018,13 +1013,7 @@ impl SqliteStore {
             "SELECT seq, version, doc FROM resources WHERE tenant = ?1 AND type = ?2 AND id = ?3",
         )
         .map_err(unavailable)?
-        .query_row(params![scope.tenant, ty, id], |r| {
-            Ok(Row {
-                seq: r.get(0)?,
-                version: r.get(1)?,
-                doc: r.get(2)?,
-            })
-        })
+        .query_row(params![scope.tenant, ty, id], Row::read)
         .optional()
         .map_err(unavailable)?
         .ok_or(StoreError::NotFound)
