@@ -10,6 +10,12 @@
 //! Every call carries a [`Scope`]: the tenant and the resource type. Nothing crosses
 //! tenants, not even uniqueness.
 //!
+//! Reads that name no attributes may be served from what the store keeps of earlier
+//! answers: [`ResourceStore::get_rendered`] and [`ResourceStore::query_rendered`] hand the
+//! store a [`Renderer`], and a store that keeps its renderings until the resource changes
+//! (both stores here do) answers them by copying JSON. A store that does not implement them
+//! loses nothing but that speed.
+//!
 //! ```
 //! use scimkit::store::{MemoryStore, Query, ResourceStore, Scope};
 //! use serde_json::json;
