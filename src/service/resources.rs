@@ -315,7 +315,9 @@ impl ScimService {
         id: &str,
     ) -> Result<Response<Bytes>, ScimError> {
         let params = ListParams::from_query(ctx.call.parts.uri.query());
-        if params.attributes.is_none() && params.excluded.is_none() {
+        let projection =
+            Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
+        if projection.is_default() {
             let render = |r: &Value| render_default(ctx.view, r);
             let renderer = Renderer::new(self.inner.render_key, &render);
             let rendered = self

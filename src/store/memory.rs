@@ -119,7 +119,7 @@ impl MemoryStore {
         scope: &Scope<'_>,
         query: &Query,
         out: impl Fn(&Entry) -> R,
-    ) -> Result<Paged<R>, StoreError> {
+    ) -> Result<Page<R>, StoreError> {
         let tables = self.tables.read().expect("no panics while locked");
         // An empty scope still checks the cursor it is given.
         let empty = Table::default();
@@ -134,7 +134,7 @@ impl MemoryStore {
                     .filter_map(|id| table.by_id.get(id))
                     .map(out)
                     .collect();
-                return Ok(Paged {
+                return Ok(Page {
                     resources,
                     total_results: table.by_id.len(),
                     next_cursor: None,
@@ -348,7 +348,7 @@ pub(super) fn page_of<T, R>(
     resource: impl Fn(&T) -> &Value,
     known: impl Fn(u64) -> bool,
     out: impl Fn(&T) -> R,
-) -> Result<Paged<R>, StoreError> {
+) -> Result<Page<R>, StoreError> {
     if let Some(path) = &query.sort_by {
         // Stable: equal keys keep insertion order; absent values sort last.
         matched.sort_by(|a, b| {
@@ -400,38 +400,11 @@ pub(super) fn page_of<T, R>(
         }
         _ => None,
     };
-    Ok(Paged {
+    Ok(Page {
         resources,
         total_results,
         next_cursor,
     })
-}
-
-/// A page of anything: [`Page`] before its resources are made values or renderings.
-pub(super) struct Paged<R> {
-    pub(super) resources: Vec<R>,
-    pub(super) total_results: usize,
-    pub(super) next_cursor: Option<String>,
-}
-
-impl From<Paged<Value>> for Page {
-    fn from(p: Paged<Value>) -> Page {
-        Page {
-            resources: p.resources,
-            total_results: p.total_results,
-            next_cursor: p.next_cursor,
-        }
-    }
-}
-
-impl From<Paged<Bytes>> for RenderedPage {
-    fn from(p: Paged<Bytes>) -> RenderedPage {
-        RenderedPage {
-            resources: p.resources,
-            total_results: p.total_results,
-            next_cursor: p.next_cursor,
-        }
-    }
 }
 
 #[async_trait]
@@ -553,15 +526,7 @@ impl ResourceStore for MemoryStore {
     async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
         // The page's resources are copied after the lock is released.
         let shared = self.page(scope, query, |e| Arc::clone(&e.resource))?;
-        Ok(Page {
-            resources: shared
-                .resources
-                .into_iter()
-                .map(Arc::unwrap_or_clone)
-                .collect(),
-            total_results: shared.total_results,
-            next_cursor: shared.next_cursor,
-        })
+        Ok(shared.map(Arc::unwrap_or_clone))
     }
 
     async fn get_rendered(
@@ -588,7 +553,7 @@ impl ResourceStore for MemoryStore {
         renderer: &Renderer<'_>,
     ) -> Result<Option<RenderedPage>, StoreError> {
         let page = self.page(scope, query, |e| e.rendered(renderer))?;
-        Ok(Some(RenderedPage::from(page)))
+        Ok(Some(page))
     }
 
     async fn change_members(

@@ -199,11 +199,12 @@ pub struct Query {
     pub paging: Paging,
 }
 
-/// One page of a query's results.
+/// One page of a query's results: the resources as JSON values, or (as a
+/// [`RenderedPage`]) as the JSON a [`Renderer`] made of them.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
+pub struct Page<R = Value> {
     /// The resources of the page.
-    pub resources: Vec<Value>,
+    pub resources: Vec<R>,
     /// How many resources match in all.
     pub total_results: usize,
     /// With cursor paging, the cursor of the next page, if there is one.
@@ -256,15 +257,18 @@ pub struct Rendered {
     pub json: Bytes,
 }
 
-/// A page of resources as a [`Renderer`] made them: [`Page`] with JSON documents.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RenderedPage {
-    /// The resources of the page, each a JSON document.
-    pub resources: Vec<Bytes>,
-    /// How many resources match in all.
-    pub total_results: usize,
-    /// With cursor paging, the cursor of the next page, if there is one.
-    pub next_cursor: Option<String>,
+/// A page of resources as a [`Renderer`] made them, each a JSON document.
+pub type RenderedPage = Page<Bytes>;
+
+impl<R> Page<R> {
+    /// The same page with each resource made `f` of it.
+    pub(crate) fn map<S>(self, f: impl FnMut(R) -> S) -> Page<S> {
+        Page {
+            resources: self.resources.into_iter().map(f).collect(),
+            total_results: self.total_results,
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
 /// What [`ResourceStore::change_members`] did.

@@ -51,7 +51,6 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::memory::Paged;
 use super::{
     unique_keys, version_tag, MembersChanged, Page, Paging, Query, Rendered, RenderedPage,
     Renderer, ResourceStore, Scope, SortOrder, StoreError,
@@ -705,7 +704,7 @@ impl ResourceStore for SqliteStore {
             |conn, row| self.resource(conn, scope, row),
             |_, _, resource| resource.clone(),
         )?;
-        Ok(Page::from(page))
+        Ok(page)
     }
 
     async fn get_rendered(
@@ -737,7 +736,7 @@ impl ResourceStore for SqliteStore {
             |conn, row| self.rendered(conn, scope, row, renderer),
             |seq, version, resource| self.rendered_value(seq, version, resource, renderer),
         )?;
-        Ok(Some(RenderedPage::from(page)))
+        Ok(Some(page))
     }
 
     async fn change_members(
@@ -819,7 +818,7 @@ impl SqliteStore {
         cond: &str,
         params: &[SqlValue],
         value: impl Fn(i64, i64, &Value) -> R,
-    ) -> Result<Paged<R>, StoreError> {
+    ) -> Result<Page<R>, StoreError> {
         let candidates = self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
@@ -860,7 +859,7 @@ impl SqliteStore {
         query: &Query,
         row: impl Fn(&Connection, Row) -> Result<R, StoreError>,
         value: impl Fn(i64, i64, &Value) -> R,
-    ) -> Result<Paged<R>, StoreError> {
+    ) -> Result<Page<R>, StoreError> {
         let ty = scope.resource_type.to_ascii_lowercase();
         let view = self.registry.resource_type(scope.resource_type);
         let split = self.split_attribute(scope).map(str::to_owned);
@@ -998,7 +997,7 @@ impl SqliteStore {
                 }
                 _ => None,
             };
-            Ok(Paged {
+            Ok(Page {
                 resources,
                 total_results: total,
                 next_cursor,
@@ -1033,7 +1032,7 @@ impl SqliteStore {
         }
         let (seq, version) = (row.seq, row.version);
         let resource = self.resource(conn, scope, row)?;
-        Ok(self.rendered_value(seq, version, &resource, renderer))
+        Ok(self.render_and_keep(seq, version, &resource, renderer))
     }
 
     /// [`rendered`](Self::rendered) of a document already read.
@@ -1044,9 +1043,18 @@ impl SqliteStore {
         resource: &Value,
         renderer: &Renderer<'_>,
     ) -> Bytes {
-        if let Some(json) = lock(&self.renderings).get(seq, version, renderer.key()) {
-            return json;
-        }
+        let kept = lock(&self.renderings).get(seq, version, renderer.key());
+        kept.unwrap_or_else(|| self.render_and_keep(seq, version, resource, renderer))
+    }
+
+    /// Renders a document and keeps the rendering.
+    fn render_and_keep(
+        &self,
+        seq: i64,
+        version: i64,
+        resource: &Value,
+        renderer: &Renderer<'_>,
+    ) -> Bytes {
         let json = renderer.render(resource);
         lock(&self.renderings).put(seq, version, renderer.key(), json.clone());
         json
