@@ -8,7 +8,8 @@ against each server for GET by id, filter by userName, a page of 100, create and
 
     python3 benches/http/run.py [seconds per run, default 10] [memory|sqlite, default memory]
 
-Needs wrk (Debian package `wrk`). Prints a Markdown table of requests per second.
+Needs wrk (Debian package `wrk`). Prints a Markdown table of requests per second and latencies
+(average, and the 99th percentile in parentheses).
 """
 
 import http.client
@@ -72,7 +73,7 @@ end
 
 
 def wrk(addr, path, script=None):
-    args = ["wrk", "-t2", "-c32", f"-d{SECONDS}s", "-H", f"Authorization: Bearer {KEY}",
+    args = ["wrk", "-t2", "-c32", f"-d{SECONDS}s", "--latency", "-H", f"Authorization: Bearer {KEY}",
             "-H", "Content-Type: application/scim+json"]
     if script:
         args += ["-s", script]
@@ -82,7 +83,8 @@ def wrk(addr, path, script=None):
     if errors:
         sys.exit(f"{addr}{path}: {errors.group(1)} non-2xx responses\n{out}")
     latency = re.search(r"Latency\s+(\S+)", out).group(1)
-    return rps, latency
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
+    return rps, f"{latency} (p99 {p99})"
 
 
 def main():
