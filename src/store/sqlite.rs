@@ -347,6 +347,18 @@ impl Row {
             doc: r.get(2)?,
         })
     }
+
+    /// Every row a `SELECT seq, version, doc …` statement returns, compiled once per
+    /// connection.
+    fn all(conn: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
+        let rows = stmt
+            .query_map(params_from_iter(params.iter()), Row::read)
+            .map_err(unavailable)?
+            .collect::<Result<Vec<Row>, _>>()
+            .map_err(unavailable)?;
+        Ok(rows)
+    }
 }
 
 /// What the store keeps of the service's renderings: by row, the version rendered, the
@@ -820,16 +832,13 @@ impl SqliteStore {
         value: impl Fn(i64, i64, &Value) -> R,
     ) -> Result<Page<R>, StoreError> {
         let candidates = self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
+            let rows = Row::all(
+                conn,
+                &format!(
                     "SELECT r.seq, r.version, r.doc FROM resources AS r WHERE {cond} ORDER BY r.seq"
-                ))
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params_from_iter(params.iter()), Row::read)
-                .map_err(unavailable)?
-                .collect::<Result<Vec<Row>, _>>()
-                .map_err(unavailable)?;
+                ),
+                params,
+            )?;
             rows.into_iter()
                 .map(|row| {
                     let (seq, version) = (row.seq, row.version);
@@ -935,16 +944,13 @@ impl SqliteStore {
             }
             page_params.push(SqlValue::Integer(count as i64));
             page_params.push(SqlValue::Integer(skip_sql as i64));
-            let mut stmt = conn
-                .prepare_cached(&format!(
+            let rows = Row::all(
+                conn,
+                &format!(
                     "SELECT r.seq, r.version, r.doc FROM resources AS r WHERE {page_cond} ORDER BY {order} LIMIT ? OFFSET ?"
-                ))
-                .map_err(unavailable)?;
-            let rows = stmt
-                .query_map(params_from_iter(page_params.iter()), Row::read)
-                .map_err(unavailable)?
-                .collect::<Result<Vec<Row>, _>>()
-                .map_err(unavailable)?;
+                ),
+                &page_params,
+            )?;
             let last_seq = rows.last().map(|r| r.seq);
             let returned = rows.len();
             // A first page that is not full holds every match (an IdP's lookup by
