@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 fn user() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/rfc7643-enterprise-user.json"
+        "/../tests/data/rfc7643-enterprise-user.json"
     );
     serde_json::from_str(&std::fs::read_to_string(path).expect("test data")).expect("JSON")
 }

@@ -19,7 +19,7 @@ use scimkit::Filter;
 use serde_json::json;
 
 fn database(rt: &tokio::runtime::Runtime, users: usize) -> SqliteStore {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scimkit-bench");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scimkit-bench");
     std::fs::create_dir_all(&dir).expect("bench directory");
     let path = dir.join(format!("users-{users}.db"));
     let ready = dir.join(format!("users-{users}.ready"));
@@ -116,7 +116,7 @@ fn sqlite(c: &mut Criterion) {
 
 /// A database holding one group of 100,000 members, built once.
 fn big_group() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scimkit-bench");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/scimkit-bench");
     std::fs::create_dir_all(&dir).expect("bench directory");
     let path = dir.join("group-100000.db");
     let ready = dir.join("group-100000.ready");

@@ -32,7 +32,7 @@ STORE = sys.argv[2] if len(sys.argv) > 2 else "memory"
 
 def start(binary, addr, env):
     proc = subprocess.Popen(
-        [os.path.join(ROOT, "target", "release", "examples", binary)],
+        [os.path.join(ROOT, "target", "release", binary)],
         env={**os.environ, "SCIM_ADDR": addr, **env},
         stdout=subprocess.PIPE,
     )
@@ -88,12 +88,12 @@ def wrk(addr, path, script=None):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--example", "server", "--example", "baseline"],
-                   cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "scimkit", "--example", "server"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "scimkit-benches", "--bin", "baseline"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp()
     db = ":memory:" if STORE == "memory" else os.path.join(tmp, "scim.db")
     # Entra ID's profile answers PATCH with 204; the activity lines are not printed.
-    scim = start("server", SCIM, {"SCIM_API_KEY": KEY, "SCIM_DB": db, "SCIM_IDP": "entra", "SCIM_LOG": "off"})
+    scim = start(os.path.join("examples", "server"), SCIM, {"SCIM_API_KEY": KEY, "SCIM_DB": db, "SCIM_IDP": "entra", "SCIM_LOG": "off"})
     try:
         conn = http.client.HTTPConnection(SCIM)
         first = None

@@ -2,7 +2,7 @@
 //! options IdPs meet: PATCH answered `204`, `DELETE` that deactivates, `/Me`, events, and
 //! group membership changes pushed down to the store.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The service driven directly with `http` requests: Microsoft Entra ID's request sequence,
 //! discovery, ETags, paging, and bad or hostile requests answered with SCIM errors.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::{call, data, service, TOKEN};

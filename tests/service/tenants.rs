@@ -3,7 +3,7 @@
 //! tenant from the key and from the path), rotation that kills the old key at once,
 //! revocation and disabling that answer 401, and each tenant's own settings.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -262,7 +262,7 @@ async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
     assert_eq!(none.total_results, 0);
 }
 
-mod generators;
+use crate::generators;
 
 mod translation {
     use super::generators::{filter, user};

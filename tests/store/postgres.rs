@@ -6,7 +6,7 @@
 //! `SCIMKIT_PG` when set. Without a server the test says so and passes, unless
 //! `SCIMKIT_REQUIRE_PG` is set, as `.ci/run` does (it starts the server first).
 
-mod generators;
+use crate::generators;
 
 use std::sync::OnceLock;
 

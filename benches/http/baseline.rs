@@ -3,7 +3,7 @@
 //! work. Comparing the two shows what scimkit costs over the web framework alone.
 //!
 //! ```text
-//! BASELINE_DIR=responses SCIM_ADDR=127.0.0.1:18081 cargo run --release --example baseline
+//! BASELINE_DIR=responses SCIM_ADDR=127.0.0.1:18081 cargo run --release -p scimkit-benches --bin baseline
 //! ```
 //!
 //! `BASELINE_DIR` holds `get.json`, `filter.json`, `page.json`, `create.json` and

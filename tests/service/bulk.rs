@@ -1,7 +1,7 @@
 //! Bulk (RFC 7644 §3.7): the RFC's examples, forward references, circles of references,
 //! `failOnErrors`, the limits and what ServiceProviderConfig says of them.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

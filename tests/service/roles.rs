@@ -3,7 +3,7 @@
 //! everyone affected when memberships, group names or the order of the rules change — on
 //! the in-memory and the SQLite store.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The provisioning activity log: Okta's create → update → deactivate → group push, with
 //! group-based roles, recorded entry by entry; failures with their status; paging.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,0 +1,3 @@
+//! The example servers over real HTTP on loopback.
+
+mod examples;

@@ -1,0 +1,9 @@
+//! Stores: the in-memory and SQLite stores against the conformance suite, and filters
+//! translated to SQL against the evaluator (SQLite, and a real PostgreSQL server).
+
+#[path = "../generators/mod.rs"]
+mod generators;
+
+mod memory;
+mod postgres;
+mod sqlite;
