@@ -92,7 +92,8 @@ impl Engine<'_, '_> {
             let after = container.and_then(|c| c.get(&original.name));
             if whole.contains(&original.name) {
                 let none = Map::new();
-                self.view.compare(
+                compare(
+                    self.view,
                     Some(&original.name),
                     original
                         .value
@@ -140,82 +141,69 @@ impl Engine<'_, '_> {
     }
 }
 
-impl ResourceTypeView<'_> {
-    /// The attributes that differ between two states of a resource (`before` `Null` for a
-    /// resource just created), as a PUT or a POST changed them: core attributes and each
-    /// extension's attributes by name, lists identified by `value` by membership. `id`,
-    /// `meta` and `schemas` are not attributes a client changes and are left out.
-    ///
-    /// ```
-    /// use scimkit::patch::AttributeChange;
-    /// use scimkit::schema::Registry;
-    /// use serde_json::json;
-    ///
-    /// let registry = Registry::scim_default();
-    /// let groups = registry.resource_type("Group").unwrap();
-    /// let before = json!({"displayName": "Ops", "members": [{"value": "a"}, {"value": "b"}]});
-    /// let after = json!({"displayName": "Ops", "members": [{"value": "b"}, {"value": "c"}]});
-    /// let changes = groups.changes(&before, &after);
-    /// let AttributeChange::Members { name, net, .. } = &changes[0] else { panic!() };
-    /// assert_eq!(name, "members");
-    /// assert_eq!((net.added_values(), net.removed_values()), (vec!["c".to_owned()], vec!["a".to_owned()]));
-    /// ```
-    pub fn changes(&self, before: &Value, after: &Value) -> Vec<AttributeChange> {
-        let empty = Map::new();
-        let mut changes = Vec::new();
-        self.compare(
-            None,
-            before.as_object().unwrap_or(&empty),
-            after.as_object().unwrap_or(&empty),
-            &mut changes,
-        );
-        changes
-    }
+/// The attributes that differ between two states of a resource (see
+/// [`ResourceTypeView::changes`]).
+pub(crate) fn changes(
+    view: ResourceTypeView<'_>,
+    before: &Value,
+    after: &Value,
+) -> Vec<AttributeChange> {
+    let empty = Map::new();
+    let mut changes = Vec::new();
+    compare(
+        view,
+        None,
+        before.as_object().unwrap_or(&empty),
+        after.as_object().unwrap_or(&empty),
+        &mut changes,
+    );
+    changes
+}
 
-    /// The attributes of one object (the core, or an extension's) that differ.
-    fn compare(
-        &self,
-        ext: Option<&str>,
-        old: &Map<String, Value>,
-        new: &Map<String, Value>,
-        out: &mut Vec<AttributeChange>,
-    ) {
-        let keys = old
-            .keys()
-            .chain(new.keys().filter(|k| !old.contains_key(*k)));
-        for key in keys {
-            let (before, after) = (old.get(key), new.get(key));
-            if before == after || (ext.is_none() && bookkeeping(key)) {
+/// The attributes of one object (the core, or an extension's) that differ.
+fn compare(
+    view: ResourceTypeView<'_>,
+    ext: Option<&str>,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    out: &mut Vec<AttributeChange>,
+) {
+    let keys = old
+        .keys()
+        .chain(new.keys().filter(|k| !old.contains_key(*k)));
+    for key in keys {
+        let (before, after) = (old.get(key), new.get(key));
+        if before == after || (ext.is_none() && bookkeeping(key)) {
+            continue;
+        }
+        if ext.is_none() {
+            if let Some(schema) = view.extension(key) {
+                let none = Map::new();
+                compare(
+                    view,
+                    Some(&schema.id),
+                    before.and_then(Value::as_object).unwrap_or(&none),
+                    after.and_then(Value::as_object).unwrap_or(&none),
+                    out,
+                );
                 continue;
             }
-            if ext.is_none() {
-                if let Some(schema) = self.extension(key) {
-                    let none = Map::new();
-                    self.compare(
-                        Some(&schema.id),
-                        before.and_then(Value::as_object).unwrap_or(&none),
-                        after.and_then(Value::as_object).unwrap_or(&none),
-                        out,
-                    );
-                    continue;
-                }
-            }
-            let identified = self
-                .resolve(ext, key, None)
-                .is_some_and(|r| identified_by_value(r.attribute));
-            out.push(if identified {
-                AttributeChange::Members {
-                    extension: ext.map(str::to_owned),
-                    name: key.clone(),
-                    net: NetChange::between(before, after),
-                }
-            } else {
-                AttributeChange::Value {
-                    extension: ext.map(str::to_owned),
-                    name: key.clone(),
-                    before: before.cloned(),
-                }
-            });
         }
+        let identified = view
+            .resolve(ext, key, None)
+            .is_some_and(|r| identified_by_value(r.attribute));
+        out.push(if identified {
+            AttributeChange::Members {
+                extension: ext.map(str::to_owned),
+                name: key.clone(),
+                net: NetChange::between(before, after),
+            }
+        } else {
+            AttributeChange::Value {
+                extension: ext.map(str::to_owned),
+                name: key.clone(),
+                before: before.cloned(),
+            }
+        });
     }
 }

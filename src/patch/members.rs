@@ -197,61 +197,58 @@ fn sorted(keys: &HashSet<String>) -> Vec<String> {
     keys
 }
 
-impl ResourceTypeView<'_> {
-    /// The request as [`MemberChanges`], when every operation adds elements to, or removes
-    /// elements by value from, one core attribute identified by `value` (Entra ID's, Okta's
-    /// and JumpCloud's group membership PATCHes). `None` for anything else, including
-    /// requests this would answer differently from [`patch`](Self::patch): a store that
-    /// cannot take the changes, or a request that is not of this shape, goes through the
-    /// whole-resource PATCH, which also reports any error.
-    pub fn member_changes(&self, request: &PatchRequest, compat: &Compat) -> Option<MemberChanges> {
-        let mut engine = Engine::new(self, compat);
-        let mut attribute: Option<&Attribute> = None;
-        let mut ops = Vec::with_capacity(request.operations.len());
-        for op in &request.operations {
-            let path = op.path.as_ref()?;
-            if engine.whole_extension(path).is_some() {
-                return None;
-            }
-            let target = engine.target(path).ok()??;
-            let attr = target.attr;
-            if target.ext.is_some()
-                || target.sub.is_some()
-                || target.filter_sub.is_some()
-                || !identified_by_value(attr)
-                || attr.required
-                || attr.mutability == Mutability::ReadOnly
-                || attribute.is_some_and(|a| !std::ptr::eq(a, attr))
-            {
-                return None;
-            }
-            attribute = Some(attr);
-            match op.op {
-                OpKind::Add if target.filter.is_none() => {
-                    let value = op.value.clone()?;
-                    let Ok(Some(Value::Array(items))) =
-                        engine.normalized(attr, &target, None, value, false)
-                    else {
-                        return None;
-                    };
-                    if items.iter().any(|i| value_key(i).is_none()) {
-                        return None;
-                    }
-                    ops.push(MemberOp::Add(items));
-                }
-                OpKind::Remove => {
-                    if target.filter.is_some() && !compat.patch_remove_missing_is_noop {
-                        return None;
-                    }
-                    let keys = engine.removal_keys(&target, op.value.as_ref()).ok()??;
-                    ops.push(MemberOp::Remove(keys));
-                }
-                _ => return None,
-            }
+/// The request as [`MemberChanges`] (see [`ResourceTypeView::member_changes`]).
+pub(crate) fn member_changes(
+    view: ResourceTypeView<'_>,
+    request: &PatchRequest,
+    compat: &Compat,
+) -> Option<MemberChanges> {
+    let mut engine = Engine::new(view, compat);
+    let mut attribute: Option<&Attribute> = None;
+    let mut ops = Vec::with_capacity(request.operations.len());
+    for op in &request.operations {
+        let path = op.path.as_ref()?;
+        if engine.whole_extension(path).is_some() {
+            return None;
         }
-        Some(MemberChanges {
-            attribute: attribute?.name.clone(),
-            ops,
-        })
+        let target = engine.target(path).ok()??;
+        let attr = target.attr;
+        if target.ext.is_some()
+            || target.sub.is_some()
+            || target.filter_sub.is_some()
+            || !identified_by_value(attr)
+            || attr.required
+            || attr.mutability == Mutability::ReadOnly
+            || attribute.is_some_and(|a| !std::ptr::eq(a, attr))
+        {
+            return None;
+        }
+        attribute = Some(attr);
+        match op.op {
+            OpKind::Add if target.filter.is_none() => {
+                let value = op.value.clone()?;
+                let Ok(Some(Value::Array(items))) =
+                    engine.normalized(attr, &target, None, value, false)
+                else {
+                    return None;
+                };
+                if items.iter().any(|i| value_key(i).is_none()) {
+                    return None;
+                }
+                ops.push(MemberOp::Add(items));
+            }
+            OpKind::Remove => {
+                if target.filter.is_some() && !compat.patch_remove_missing_is_noop {
+                    return None;
+                }
+                let keys = engine.removal_keys(&target, op.value.as_ref()).ok()??;
+                ops.push(MemberOp::Remove(keys));
+            }
+            _ => return None,
+        }
     }
+    Some(MemberChanges {
+        attribute: attribute?.name.clone(),
+        ops,
+    })
 }

@@ -29,9 +29,11 @@ use serde::{Deserialize, Serialize};
 
 mod builtin;
 mod config;
+mod error;
 mod normalize;
 mod project;
 mod registry;
+mod view;
 
 pub use builtin::{
     common_attributes, enterprise_user_schema, group_schema, user_schema, ENTERPRISE_USER, GROUP,
@@ -41,10 +43,12 @@ pub use config::{
     AuthenticationScheme, BulkConfig, FilterConfig, PaginationConfig, ServiceProviderConfig,
     Supported, SERVICE_PROVIDER_CONFIG,
 };
+pub use error::SchemaError;
 pub(crate) use normalize::normalize_value;
 pub use normalize::{Normalized, UniqueValue, Write};
 pub use project::Projection;
-pub use registry::{Registry, RegistryError, Resolved, ResourceTypeView};
+pub use registry::{Registry, RegistryError};
+pub use view::{Resolved, ResourceTypeView};
 
 /// The URN of the schema that describes schemas (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";

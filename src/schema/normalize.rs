@@ -3,9 +3,8 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::{AttrKind, Attribute, Mutability, ResourceTypeView, Schema, Uniqueness};
+use super::{AttrKind, Attribute, Mutability, ResourceTypeView, Schema, SchemaError, Uniqueness};
 use crate::compat::Compat;
-use crate::error::{ScimError, ScimType};
 use crate::eval::parse_datetime;
 use crate::json::get_ci;
 
@@ -20,7 +19,22 @@ pub enum Write<'a> {
 }
 
 /// A value of an attribute whose `uniqueness` is `server` or `global`, for the store to
-/// enforce atomically with its write.
+/// enforce atomically with its write: no other resource of the same tenant and resource
+/// type may hold it.
+///
+/// Both `server` and `global` mean unique within the tenant. A service provider serving
+/// many tenants cannot promise more without telling one tenant what another holds (a
+/// `409` would reveal that some other tenant uses an email address), so a value may
+/// repeat across tenants whatever the schema says.
+///
+/// ```
+/// use scimkit::schema::UniqueValue;
+/// use serde_json::json;
+///
+/// let name = UniqueValue::new("userName", json!("BJensen"), false);
+/// // What a store indexes: the path and the value, without case unless case-exact.
+/// assert_eq!(name.key(), ("username".to_owned(), "bjensen".to_owned()));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UniqueValue {
     /// The attribute's canonical path, URN-qualified for extension attributes.
@@ -29,8 +43,33 @@ pub struct UniqueValue {
     pub value: Value,
     /// Whether values compare with case (`userName` does not).
     pub case_exact: bool,
-    /// `server` or `global`.
-    pub scope: Uniqueness,
+}
+
+impl UniqueValue {
+    /// The value of the attribute at `path`, compared with case when `case_exact`.
+    pub fn new(path: impl Into<String>, value: Value, case_exact: bool) -> UniqueValue {
+        UniqueValue {
+            path: path.into(),
+            value,
+            case_exact,
+        }
+    }
+
+    /// The key under which a store keeps the value: the path in ASCII lower case, and the
+    /// value's text (a string as it is, any other value as its JSON) in Unicode lower case
+    /// unless the attribute is case-exact. Two values collide exactly when their keys are
+    /// equal.
+    pub fn key(&self) -> (String, String) {
+        let text = match &self.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let text = match self.case_exact {
+            true => text,
+            false => text.to_lowercase(),
+        };
+        (self.path.to_ascii_lowercase(), text)
+    }
 }
 
 /// A canonical, validated resource.
@@ -46,12 +85,12 @@ pub struct Normalized {
     pub unique: Vec<UniqueValue>,
 }
 
-fn invalid_value(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidValue, detail)
+fn invalid_value(detail: impl Into<String>) -> SchemaError {
+    SchemaError::invalid_value(detail)
 }
 
-fn invalid_syntax(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request(ScimType::InvalidSyntax, detail)
+fn invalid_syntax(detail: impl Into<String>) -> SchemaError {
+    SchemaError::invalid_syntax(detail)
 }
 
 /// Whether a value counts as given: not `null`, `[]` or `{}`.
@@ -69,242 +108,207 @@ struct Normalizer<'a> {
     write_only: Vec<(String, Value)>,
 }
 
-impl<'r> ResourceTypeView<'r> {
-    /// Validates `input` for a create or replace and returns the canonical resource.
-    ///
-    /// Errors are `400` SCIM errors: `invalidSyntax` for a body that is not a resource
-    /// object, `invalidValue` for a missing required attribute or a value of the wrong
-    /// type, `mutability` for a changed immutable attribute. What [`Compat`] tolerates is
-    /// corrected instead.
-    ///
-    /// ```
-    /// use scimkit::schema::{Registry, Write};
-    /// use scimkit::Compat;
-    /// use serde_json::json;
-    ///
-    /// let registry = Registry::scim_default();
-    /// let users = registry.resource_type("User").unwrap();
-    /// // What Microsoft Entra ID sends, mixed case, string booleans and all.
-    /// let out = users.normalize(json!({
-    ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-    ///                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-    ///     "externalId": "0a21f0f2",
-    ///     "UserName": "Test_User@example.com",
-    ///     "active": "True",
-    ///     "emails": [{"primary": true, "type": "work", "value": "Test_User@example.com"}],
-    ///     "meta": {"resourceType": "User"},
-    ///     "name": {"familyName": "Bloggs", "givenName": "Joe", "formatted": null},
-    ///     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": null}
-    /// }), Write::Create, &Compat::lenient())?;
-    /// assert_eq!(out.resource, json!({
-    ///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-    ///     "externalId": "0a21f0f2",
-    ///     "userName": "Test_User@example.com",
-    ///     "active": true,
-    ///     "emails": [{"primary": true, "type": "work", "value": "Test_User@example.com"}],
-    ///     "name": {"familyName": "Bloggs", "givenName": "Joe"}
-    /// }));
-    /// assert_eq!(out.unique[0].path, "userName");
-    /// # Ok::<(), scimkit::ScimError>(())
-    /// ```
-    pub fn normalize(
-        &self,
-        input: Value,
-        write: Write<'_>,
-        compat: &Compat,
-    ) -> Result<Normalized, ScimError> {
-        let Value::Object(obj) = input else {
-            return Err(invalid_syntax("a resource must be a JSON object"));
-        };
-        self.check_schemas(&obj, compat)?;
-        let mut n = Normalizer {
-            compat,
-            write_only: Vec::new(),
-        };
-        let mut core = obj;
-        // Extension objects and URN-qualified names come out first; what stays is the
-        // core schema's and the common attributes, normalised where they are.
-        let mut extensions: Vec<(&'r Schema, Map<String, Value>)> =
-            self.extensions().map(|(s, _)| (s, Map::new())).collect();
-        let mut qualified: Vec<(String, Value)> = Vec::new();
-        let mut taken: Vec<(usize, Value)> = Vec::new();
-        core.retain(|key, value| {
-            if key.eq_ignore_ascii_case("schemas") {
-                return false;
-            }
-            if let Some(i) = extensions
-                .iter()
-                .position(|(s, _)| s.id.eq_ignore_ascii_case(key))
-            {
-                taken.push((i, std::mem::take(value)));
-                return false;
-            }
-            if key.contains(':') {
-                qualified.push((key.clone(), std::mem::take(value)));
-                return false;
-            }
-            true
-        });
-        let common = Some(self.registry().common_attributes());
-        n.object(self.core_schema(), common, &mut core)?;
-        for (i, value) in taken {
-            let (schema, out) = &mut extensions[i];
-            match value {
-                Value::Null => {}
-                Value::Object(mut attrs) => {
-                    n.object(schema, None, &mut attrs)?;
-                    if out.is_empty() {
-                        *out = attrs;
-                    } else {
-                        // The extension given twice, under names differing in case.
-                        for (k, v) in attrs {
-                            n.insert(schema, true, k, v, out)?;
-                        }
+pub(super) fn normalize<'r>(
+    view: ResourceTypeView<'r>,
+    input: Value,
+    write: Write<'_>,
+    compat: &Compat,
+) -> Result<Normalized, SchemaError> {
+    let Value::Object(obj) = input else {
+        return Err(invalid_syntax("a resource must be a JSON object"));
+    };
+    check_schemas(view, &obj, compat)?;
+    let mut n = Normalizer {
+        compat,
+        write_only: Vec::new(),
+    };
+    let mut core = obj;
+    // Extension objects and URN-qualified names come out first; what stays is the
+    // core schema's and the common attributes, normalised where they are.
+    let mut extensions: Vec<(&'r Schema, Map<String, Value>)> =
+        view.extensions().map(|(s, _)| (s, Map::new())).collect();
+    let mut qualified: Vec<(String, Value)> = Vec::new();
+    let mut taken: Vec<(usize, Value)> = Vec::new();
+    core.retain(|key, value| {
+        if key.eq_ignore_ascii_case("schemas") {
+            return false;
+        }
+        if let Some(i) = extensions
+            .iter()
+            .position(|(s, _)| s.id.eq_ignore_ascii_case(key))
+        {
+            taken.push((i, std::mem::take(value)));
+            return false;
+        }
+        if key.contains(':') {
+            qualified.push((key.clone(), std::mem::take(value)));
+            return false;
+        }
+        true
+    });
+    let common = Some(view.registry().common_attributes());
+    n.object(view.core_schema(), common, &mut core)?;
+    for (i, value) in taken {
+        let (schema, out) = &mut extensions[i];
+        match value {
+            Value::Null => {}
+            Value::Object(mut attrs) => {
+                n.object(schema, None, &mut attrs)?;
+                if out.is_empty() {
+                    *out = attrs;
+                } else {
+                    // The extension given twice, under names differing in case.
+                    for (k, v) in attrs {
+                        n.insert(schema, true, k, v, out)?;
                     }
                 }
-                _ => return Err(invalid_value(format!("{} must be an object", schema.id))),
             }
+            _ => return Err(invalid_value(format!("{} must be an object", schema.id))),
         }
-        for (key, value) in qualified {
-            let (urn, name) = key.rsplit_once(':').expect("contains ':'");
-            if self.core_schema().id.eq_ignore_ascii_case(urn) {
-                n.one(self.core_schema(), common, name, value, &mut core)?;
-            } else if let Some(i) = extensions
-                .iter()
-                .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
-            {
-                let (schema, out) = &mut extensions[i];
-                n.one(schema, None, name, value, out)?;
-            } else if !compat.ignore_unknown_schemas {
-                return Err(invalid_value(format!(
-                    "{key}: unknown schema for this resource type"
-                )));
-            }
-        }
-
-        if let Write::Replace(existing) = write {
-            self.keep_immutable(existing, &mut core, &mut extensions)?;
-        }
-        self.check_required(&core, &extensions)?;
-
-        let mut schemas = vec![Value::String(self.core_schema().id.clone())];
-        let mut unique = Vec::new();
-        collect_unique(self.core_schema(), None, &core, &mut unique);
-        collect_unique_attrs(
-            self.registry().common_attributes(),
-            None,
-            &core,
-            &mut unique,
-        );
-        for (schema, attrs) in extensions {
-            if attrs.is_empty() {
-                continue;
-            }
-            collect_unique(schema, Some(&schema.id), &attrs, &mut unique);
-            schemas.push(Value::String(schema.id.clone()));
-            core.insert(schema.id.clone(), Value::Object(attrs));
-        }
-        core.insert("schemas".into(), Value::Array(schemas));
-        Ok(Normalized {
-            resource: Value::Object(core),
-            write_only: n.write_only,
-            unique,
-        })
     }
-
-    /// The values of `resource` (a normalised resource) that the store must keep unique.
-    pub fn unique_values(&self, resource: &Value) -> Vec<UniqueValue> {
-        let mut unique = Vec::new();
-        let Some(obj) = resource.as_object() else {
-            return unique;
-        };
-        collect_unique(self.core_schema(), None, obj, &mut unique);
-        collect_unique_attrs(self.registry().common_attributes(), None, obj, &mut unique);
-        for (schema, _) in self.extensions() {
-            if let Some(Value::Object(ext)) = obj.get(&schema.id) {
-                collect_unique(schema, Some(&schema.id), ext, &mut unique);
-            }
-        }
-        unique
-    }
-
-    fn check_schemas(&self, obj: &Map<String, Value>, compat: &Compat) -> Result<(), ScimError> {
-        let listed = match get_ci(obj, "schemas") {
-            None | Some(Value::Null) if compat.infer_missing_schemas => return Ok(()),
-            None | Some(Value::Null) => return Err(invalid_value("schemas is missing")),
-            Some(Value::Array(items)) => items,
-            Some(Value::String(_)) if compat.wrap_single_values => {
-                std::slice::from_ref(get_ci(obj, "schemas").expect("just matched"))
-            }
-            Some(_) => return Err(invalid_value("schemas must be an array of URNs")),
-        };
-        let mut has_core = false;
-        for urn in listed {
-            let Some(urn) = urn.as_str() else {
-                return Err(invalid_value("schemas must be an array of URNs"));
-            };
-            if self.core_schema().id.eq_ignore_ascii_case(urn) {
-                has_core = true;
-            } else if self.extension(urn).is_none() && !compat.ignore_unknown_schemas {
-                return Err(invalid_value(format!(
-                    "schemas: {urn} is not a schema of {}",
-                    self.resource_type().name
-                )));
-            }
-        }
-        if !has_core && !compat.infer_missing_schemas {
+    for (key, value) in qualified {
+        let (urn, name) = key.rsplit_once(':').expect("contains ':'");
+        if view.core_schema().id.eq_ignore_ascii_case(urn) {
+            n.one(view.core_schema(), common, name, value, &mut core)?;
+        } else if let Some(i) = extensions
+            .iter()
+            .position(|(s, _)| s.id.eq_ignore_ascii_case(urn))
+        {
+            let (schema, out) = &mut extensions[i];
+            n.one(schema, None, name, value, out)?;
+        } else if !compat.ignore_unknown_schemas {
             return Err(invalid_value(format!(
-                "schemas must include {}",
-                self.core_schema().id
+                "{key}: unknown schema for this resource type"
             )));
         }
-        Ok(())
     }
 
-    fn check_required(
-        &self,
-        core: &Map<String, Value>,
-        extensions: &[(&Schema, Map<String, Value>)],
-    ) -> Result<(), ScimError> {
-        if let Some(name) = self.core_schema().missing_required(core) {
-            return Err(invalid_value(format!("{name} is required")));
-        }
-        for ((schema, attrs), (_, required)) in extensions.iter().zip(self.extensions()) {
-            if attrs.is_empty() {
-                if required {
-                    return Err(invalid_value(format!(
-                        "the {} extension is required",
-                        schema.id
-                    )));
-                }
-                continue;
-            }
-            if let Some(name) = schema.missing_required(attrs) {
-                return Err(invalid_value(format!("{}:{name} is required", schema.id)));
-            }
-        }
-        Ok(())
+    if let Write::Replace(existing) = write {
+        keep_immutable(view, existing, &mut core, &mut extensions)?;
     }
+    check_required(view, &core, &extensions)?;
 
-    /// Immutable attributes (and immutable sub-attributes of single-valued complex ones)
-    /// keep their existing values: omitted, they are carried over; changed, it is an error.
-    fn keep_immutable(
-        &self,
-        existing: &Value,
-        core: &mut Map<String, Value>,
-        extensions: &mut [(&Schema, Map<String, Value>)],
-    ) -> Result<(), ScimError> {
-        let Some(existing) = existing.as_object() else {
-            return Ok(());
+    let mut schemas = vec![Value::String(view.core_schema().id.clone())];
+    let mut unique = Vec::new();
+    collect_unique(view.core_schema(), None, &core, &mut unique);
+    collect_unique_attrs(
+        view.registry().common_attributes(),
+        None,
+        &core,
+        &mut unique,
+    );
+    for (schema, attrs) in extensions {
+        if attrs.is_empty() {
+            continue;
+        }
+        collect_unique(schema, Some(&schema.id), &attrs, &mut unique);
+        schemas.push(Value::String(schema.id.clone()));
+        core.insert(schema.id.clone(), Value::Object(attrs));
+    }
+    core.insert("schemas".into(), Value::Array(schemas));
+    Ok(Normalized {
+        resource: Value::Object(core),
+        write_only: n.write_only,
+        unique,
+    })
+}
+
+/// The values of `resource` (a normalised resource) that the store must keep unique.
+pub(super) fn unique_values(view: ResourceTypeView<'_>, resource: &Value) -> Vec<UniqueValue> {
+    let mut unique = Vec::new();
+    let Some(obj) = resource.as_object() else {
+        return unique;
+    };
+    collect_unique(view.core_schema(), None, obj, &mut unique);
+    collect_unique_attrs(view.registry().common_attributes(), None, obj, &mut unique);
+    for (schema, _) in view.extensions() {
+        if let Some(Value::Object(ext)) = obj.get(&schema.id) {
+            collect_unique(schema, Some(&schema.id), ext, &mut unique);
+        }
+    }
+    unique
+}
+
+fn check_schemas(
+    view: ResourceTypeView<'_>,
+    obj: &Map<String, Value>,
+    compat: &Compat,
+) -> Result<(), SchemaError> {
+    let listed = match get_ci(obj, "schemas") {
+        None | Some(Value::Null) if compat.infer_missing_schemas => return Ok(()),
+        None | Some(Value::Null) => return Err(invalid_value("schemas is missing")),
+        Some(Value::Array(items)) => items,
+        Some(Value::String(_)) if compat.wrap_single_values => {
+            std::slice::from_ref(get_ci(obj, "schemas").expect("just matched"))
+        }
+        Some(_) => return Err(invalid_value("schemas must be an array of URNs")),
+    };
+    let mut has_core = false;
+    for urn in listed {
+        let Some(urn) = urn.as_str() else {
+            return Err(invalid_value("schemas must be an array of URNs"));
         };
-        immutable(&self.core_schema().attributes, existing, core, "")?;
-        for (schema, attrs) in extensions.iter_mut() {
-            if let Some(Value::Object(old)) = get_ci(existing, &schema.id) {
-                immutable(&schema.attributes, old, attrs, &format!("{}:", schema.id))?;
-            }
+        if view.core_schema().id.eq_ignore_ascii_case(urn) {
+            has_core = true;
+        } else if view.extension(urn).is_none() && !compat.ignore_unknown_schemas {
+            return Err(invalid_value(format!(
+                "schemas: {urn} is not a schema of {}",
+                view.resource_type().name
+            )));
         }
-        Ok(())
     }
+    if !has_core && !compat.infer_missing_schemas {
+        return Err(invalid_value(format!(
+            "schemas must include {}",
+            view.core_schema().id
+        )));
+    }
+    Ok(())
+}
+
+fn check_required(
+    view: ResourceTypeView<'_>,
+    core: &Map<String, Value>,
+    extensions: &[(&Schema, Map<String, Value>)],
+) -> Result<(), SchemaError> {
+    if let Some(name) = view.core_schema().missing_required(core) {
+        return Err(invalid_value(format!("{name} is required")));
+    }
+    for ((schema, attrs), (_, required)) in extensions.iter().zip(view.extensions()) {
+        if attrs.is_empty() {
+            if required {
+                return Err(invalid_value(format!(
+                    "the {} extension is required",
+                    schema.id
+                )));
+            }
+            continue;
+        }
+        if let Some(name) = schema.missing_required(attrs) {
+            return Err(invalid_value(format!("{}:{name} is required", schema.id)));
+        }
+    }
+    Ok(())
+}
+
+/// Immutable attributes (and immutable sub-attributes of single-valued complex ones)
+/// keep their existing values: omitted, they are carried over; changed, it is an error.
+fn keep_immutable(
+    view: ResourceTypeView<'_>,
+    existing: &Value,
+    core: &mut Map<String, Value>,
+    extensions: &mut [(&Schema, Map<String, Value>)],
+) -> Result<(), SchemaError> {
+    let Some(existing) = existing.as_object() else {
+        return Ok(());
+    };
+    immutable(&view.core_schema().attributes, existing, core, "")?;
+    for (schema, attrs) in extensions.iter_mut() {
+        if let Some(Value::Object(old)) = get_ci(existing, &schema.id) {
+            immutable(&schema.attributes, old, attrs, &format!("{}:", schema.id))?;
+        }
+    }
+    Ok(())
 }
 
 fn immutable(
@@ -312,7 +316,7 @@ fn immutable(
     old: &Map<String, Value>,
     new: &mut Map<String, Value>,
     prefix: &str,
-) -> Result<(), ScimError> {
+) -> Result<(), SchemaError> {
     for attr in attributes {
         let Some(before) = old.get(&attr.name).filter(|v| is_given(v)) else {
             continue;
@@ -323,10 +327,10 @@ fn immutable(
                     new.insert(attr.name.clone(), before.clone());
                 }
                 Some(after) if after != before => {
-                    return Err(ScimError::bad_request(
-                        ScimType::Mutability,
-                        format!("{prefix}{} is immutable and cannot be changed", attr.name),
-                    ));
+                    return Err(SchemaError::mutability(format!(
+                        "{prefix}{} is immutable and cannot be changed",
+                        attr.name
+                    )));
                 }
                 Some(_) => {}
             }
@@ -376,7 +380,6 @@ fn collect_unique_attrs(
                 },
                 value: value.clone(),
                 case_exact: attr.compares_case_exact(),
-                scope: attr.uniqueness,
             });
         }
     }
@@ -411,7 +414,7 @@ impl Normalizer<'_> {
         schema: &Schema,
         common: Option<&[Attribute]>,
         obj: &mut Map<String, Value>,
-    ) -> Result<(), ScimError> {
+    ) -> Result<(), SchemaError> {
         let urn = common.is_none().then_some(schema.id.as_str());
         self.fields(
             obj,
@@ -437,7 +440,7 @@ impl Normalizer<'_> {
         lookup: &dyn Fn(&str) -> Option<&'a Attribute>,
         at: &dyn Fn(&'a str) -> At<'a>,
         unknown: &dyn Fn(&str) -> String,
-    ) -> Result<(), ScimError> {
+    ) -> Result<(), SchemaError> {
         let mut renames = Vec::new();
         let mut failed = None;
         obj.retain(|key, value| {
@@ -487,7 +490,7 @@ impl Normalizer<'_> {
         name: &str,
         mut value: Value,
         out: &mut Map<String, Value>,
-    ) -> Result<(), ScimError> {
+    ) -> Result<(), SchemaError> {
         let attr = schema
             .attribute(name)
             .or_else(|| common?.iter().find(|a| a.name.eq_ignore_ascii_case(name)));
@@ -519,7 +522,7 @@ impl Normalizer<'_> {
         key: String,
         value: Value,
         out: &mut Map<String, Value>,
-    ) -> Result<(), ScimError> {
+    ) -> Result<(), SchemaError> {
         if out.contains_key(&key) {
             let at = At {
                 urn: qualified.then_some(schema.id.as_str()),
@@ -534,7 +537,12 @@ impl Normalizer<'_> {
 
     /// Normalises `value` for `attr` in place; says whether it stays. Read-only input,
     /// absent values and write-only values (which are taken out) do not.
-    fn keep(&mut self, attr: &Attribute, at: At<'_>, value: &mut Value) -> Result<bool, ScimError> {
+    fn keep(
+        &mut self,
+        attr: &Attribute,
+        at: At<'_>,
+        value: &mut Value,
+    ) -> Result<bool, SchemaError> {
         if attr.mutability == Mutability::ReadOnly || !self.value(attr, at, value)? {
             return Ok(false);
         }
@@ -552,7 +560,7 @@ impl Normalizer<'_> {
         attr: &Attribute,
         at: At<'_>,
         value: &mut Value,
-    ) -> Result<bool, ScimError> {
+    ) -> Result<bool, SchemaError> {
         if value.is_null() {
             return Ok(false);
         }
@@ -606,7 +614,7 @@ impl Normalizer<'_> {
         Ok(!items.is_empty())
     }
 
-    fn one_primary(&self, at: At<'_>, items: &mut [Value]) -> Result<(), ScimError> {
+    fn one_primary(&self, at: At<'_>, items: &mut [Value]) -> Result<(), SchemaError> {
         let mut seen = false;
         for item in items.iter_mut() {
             let Some(primary) = item.get_mut("primary") else {
@@ -634,7 +642,7 @@ impl Normalizer<'_> {
         attr: &Attribute,
         at: At<'_>,
         value: &mut Value,
-    ) -> Result<bool, ScimError> {
+    ) -> Result<bool, SchemaError> {
         let wrong = |expected: &str| invalid_value(format!("{at} must be {expected}"));
         let lenient = self.compat;
         match attr.kind {
@@ -737,7 +745,7 @@ impl Normalizer<'_> {
         attr: &Attribute,
         at: At<'_>,
         fields: &mut Map<String, Value>,
-    ) -> Result<(), ScimError> {
+    ) -> Result<(), SchemaError> {
         self.fields(
             fields,
             &|key| attr.sub_attribute(key),
@@ -762,7 +770,7 @@ pub(crate) fn normalize_value(
     element: bool,
     compat: &Compat,
     write_only: &mut Vec<(String, Value)>,
-) -> Result<Option<Value>, ScimError> {
+) -> Result<Option<Value>, SchemaError> {
     let mut n = Normalizer {
         compat,
         write_only: Vec::new(),

@@ -3,8 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Attribute, ResourceTypeView, Returned, Schema};
-use crate::error::{ScimError, ScimType};
+use super::{Attribute, ResourceTypeView, Returned, Schema, SchemaError};
 use crate::filter::AttrPath;
 
 /// Which attributes a response carries: the `attributes` and `excludedAttributes`
@@ -30,7 +29,7 @@ use crate::filter::AttrPath;
 /// // `password` is never returned, whatever is asked.
 /// let all = Projection::default();
 /// assert!(users.project(user, &all).get("password").is_none());
-/// # Ok::<(), scimkit::ScimError>(())
+/// # Ok::<(), scimkit::schema::SchemaError>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Projection {
@@ -45,7 +44,7 @@ impl Projection {
     pub fn parse(
         attributes: Option<&str>,
         excluded: Option<&str>,
-    ) -> Result<Projection, ScimError> {
+    ) -> Result<Projection, SchemaError> {
         Ok(Projection {
             attributes: split(attributes)?,
             excluded: split(excluded)?,
@@ -58,7 +57,7 @@ impl Projection {
     }
 }
 
-fn split(list: Option<&str>) -> Result<Vec<String>, ScimError> {
+fn split(list: Option<&str>) -> Result<Vec<String>, SchemaError> {
     let mut out = Vec::new();
     for entry in list
         .unwrap_or_default()
@@ -67,10 +66,7 @@ fn split(list: Option<&str>) -> Result<Vec<String>, ScimError> {
         .filter(|e| !e.is_empty())
     {
         entry.parse::<AttrPath>().map_err(|e| {
-            ScimError::bad_request(
-                ScimType::InvalidValue,
-                format!("{entry:?} is not an attribute path: {e}"),
-            )
+            SchemaError::invalid_value(format!("{entry:?} is not an attribute path: {e}"))
         })?;
         out.push(entry.to_owned());
     }
@@ -93,128 +89,125 @@ struct Selection<'r> {
     excluded: Vec<Selector<'r>>,
 }
 
-impl<'r> ResourceTypeView<'r> {
-    fn select(&self, entries: &[String]) -> Vec<Selector<'r>> {
-        entries
-            .iter()
-            .filter_map(|entry| {
-                if let Some(schema) = self.extension(entry) {
-                    return Some(Selector::Schema(schema));
-                }
-                if self.core_schema().id.eq_ignore_ascii_case(entry) {
-                    return Some(Selector::Schema(self.core_schema()));
-                }
-                // Entries that name nothing select nothing (RFC 7644 §3.9 does not make
-                // them errors, and IdPs ask for attributes a server may not have).
-                let resolved = self.resolve_path(&entry.parse().ok()?)?;
-                Some(match resolved.sub_attribute {
-                    Some(sub) => Selector::Sub(resolved.attribute, sub),
-                    None => Selector::Attribute(resolved.attribute),
-                })
+fn select<'r>(view: ResourceTypeView<'r>, entries: &[String]) -> Vec<Selector<'r>> {
+    entries
+        .iter()
+        .filter_map(|entry| {
+            if let Some(schema) = view.extension(entry) {
+                return Some(Selector::Schema(schema));
+            }
+            if view.core_schema().id.eq_ignore_ascii_case(entry) {
+                return Some(Selector::Schema(view.core_schema()));
+            }
+            // Entries that name nothing select nothing (RFC 7644 §3.9 does not make
+            // them errors, and IdPs ask for attributes a server may not have).
+            let resolved = view.resolve_path(&entry.parse().ok()?)?;
+            Some(match resolved.sub_attribute {
+                Some(sub) => Selector::Sub(resolved.attribute, sub),
+                None => Selector::Attribute(resolved.attribute),
             })
-            .collect()
-    }
-
-    /// `resource` with only the attributes the projection and the `returned`
-    /// characteristics allow: `schemas` and `id` always, `returned: never` attributes
-    /// never, `returned: request` ones only when named in `attributes`. Attributes are
-    /// removed in place; nothing is copied.
-    pub fn project(&self, mut resource: Value, projection: &Projection) -> Value {
-        let Some(obj) = resource.as_object_mut() else {
-            return resource;
-        };
-        if projection.is_default() {
-            self.remove_hidden(obj);
-            return resource;
-        }
-        let selection = Selection {
-            narrow: !projection.attributes.is_empty(),
-            attributes: self.select(&projection.attributes),
-            excluded: self.select(&projection.excluded),
-        };
-        obj.retain(|key, value| {
-            if key == "schemas" {
-                return true;
-            }
-            if let Some(ext) = self.extension(key) {
-                return match value {
-                    Value::Object(attrs) => {
-                        project_schema(ext, attrs, &selection);
-                        !attrs.is_empty()
-                    }
-                    _ => false,
-                };
-            }
-            match self.resolve(None, key, None) {
-                Some(r) if !r.extension => {
-                    let schema = r.schema.unwrap_or(self.core_schema());
-                    project_attribute(schema, r.attribute, value, &selection)
-                }
-                // Attributes no schema defines are returned by default, like any other.
-                _ => !selection.narrow,
-            }
-        });
-        resource
-    }
+        })
+        .collect()
 }
 
-impl ResourceTypeView<'_> {
-    /// The default projection: only what `returned: never` or `request` hides goes. It
-    /// visits those attributes, not every attribute of the resource, since that is what
-    /// most responses (every page of a list) need.
-    fn remove_hidden(&self, obj: &mut Map<String, Value>) {
-        let selection = Selection {
-            narrow: false,
-            attributes: Vec::new(),
-            excluded: Vec::new(),
-        };
-        let mut schemas = vec![(self.core_schema(), None)];
-        schemas.extend(
-            self.extensions()
-                .map(|(ext, _)| (ext, Some(ext.id.as_str()))),
-        );
-        for (schema, urn) in schemas {
-            let container = match urn {
-                None => Some(&mut *obj),
-                Some(urn) => match obj.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned() {
-                    Some(key) => obj.get_mut(&key).and_then(Value::as_object_mut),
-                    None => None,
-                },
+/// `resource` with only what the projection and the `returned` characteristics allow
+/// (see [`ResourceTypeView::project`]).
+pub(super) fn project(
+    view: ResourceTypeView<'_>,
+    mut resource: Value,
+    projection: &Projection,
+) -> Value {
+    let Some(obj) = resource.as_object_mut() else {
+        return resource;
+    };
+    if projection.is_default() {
+        remove_hidden(view, obj);
+        return resource;
+    }
+    let selection = Selection {
+        narrow: !projection.attributes.is_empty(),
+        attributes: select(view, &projection.attributes),
+        excluded: select(view, &projection.excluded),
+    };
+    obj.retain(|key, value| {
+        if key == "schemas" {
+            return true;
+        }
+        if let Some(ext) = view.extension(key) {
+            return match value {
+                Value::Object(attrs) => {
+                    project_schema(ext, attrs, &selection);
+                    !attrs.is_empty()
+                }
+                _ => false,
             };
-            let Some(container) = container else { continue };
-            for attr in &schema.attributes {
-                let hidden =
-                    |a: &Attribute| matches!(a.returned, Returned::Never | Returned::Request);
-                if !hidden(attr) && !attr.sub_attributes.iter().any(hidden) {
-                    continue;
-                }
-                let Some(key) = container
-                    .keys()
-                    .find(|k| k.eq_ignore_ascii_case(&attr.name))
-                    .cloned()
-                else {
-                    continue;
-                };
-                let keep = match container.get_mut(&key) {
-                    Some(value) => project_attribute(schema, attr, value, &selection),
-                    None => true,
-                };
-                if !keep {
-                    container.remove(&key);
-                }
+        }
+        match view.resolve(None, key, None) {
+            Some(r) if !r.extension => {
+                let schema = r.schema.unwrap_or(view.core_schema());
+                project_attribute(schema, r.attribute, value, &selection)
+            }
+            // Attributes no schema defines are returned by default, like any other.
+            _ => !selection.narrow,
+        }
+    });
+    resource
+}
+
+/// The default projection: only what `returned: never` or `request` hides goes. It
+/// visits those attributes, not every attribute of the resource, since that is what
+/// most responses (every page of a list) need.
+fn remove_hidden(view: ResourceTypeView<'_>, obj: &mut Map<String, Value>) {
+    let selection = Selection {
+        narrow: false,
+        attributes: Vec::new(),
+        excluded: Vec::new(),
+    };
+    let mut schemas = vec![(view.core_schema(), None)];
+    schemas.extend(
+        view.extensions()
+            .map(|(ext, _)| (ext, Some(ext.id.as_str()))),
+    );
+    for (schema, urn) in schemas {
+        let container = match urn {
+            None => Some(&mut *obj),
+            Some(urn) => match obj.keys().find(|k| k.eq_ignore_ascii_case(urn)).cloned() {
+                Some(key) => obj.get_mut(&key).and_then(Value::as_object_mut),
+                None => None,
+            },
+        };
+        let Some(container) = container else { continue };
+        for attr in &schema.attributes {
+            let hidden = |a: &Attribute| matches!(a.returned, Returned::Never | Returned::Request);
+            if !hidden(attr) && !attr.sub_attributes.iter().any(hidden) {
+                continue;
+            }
+            let Some(key) = container
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&attr.name))
+                .cloned()
+            else {
+                continue;
+            };
+            let keep = match container.get_mut(&key) {
+                Some(value) => project_attribute(schema, attr, value, &selection),
+                None => true,
+            };
+            if !keep {
+                container.remove(&key);
             }
         }
-        let empty_extension = |(k, v): (&String, &Value)| {
-            self.extension(k).is_some() && v.as_object().is_some_and(Map::is_empty)
-        };
-        let emptied: Vec<String> = obj
-            .iter()
-            .filter(|kv| empty_extension(*kv))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in emptied {
-            obj.remove(&key);
-        }
+    }
+    let empty_extension = |(k, v): (&String, &Value)| {
+        view.extension(k).is_some() && v.as_object().is_some_and(Map::is_empty)
+    };
+    let emptied: Vec<String> = obj
+        .iter()
+        .filter(|kv| empty_extension(*kv))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in emptied {
+        obj.remove(&key);
     }
 }
 

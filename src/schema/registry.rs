@@ -1,9 +1,7 @@
 use super::{
     common_attributes, enterprise_user_schema, group_schema, user_schema, Attribute, ResourceType,
-    Schema, ENTERPRISE_USER, GROUP, USER,
+    ResourceTypeView, Schema, ENTERPRISE_USER, GROUP, USER,
 };
-use crate::eval::{AttrType, AttributeTypes, Container};
-use crate::filter::AttrPath;
 
 /// A schema or resource type that cannot be registered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,8 +59,18 @@ pub enum RegistryError {
 #[derive(Debug, Clone)]
 pub struct Registry {
     schemas: Vec<Schema>,
-    resource_types: Vec<ResourceType>,
+    resource_types: Vec<Registered>,
     common: Vec<Attribute>,
+}
+
+/// A resource type with its schemas found once, when it was registered.
+#[derive(Debug, Clone)]
+pub(super) struct Registered {
+    pub(super) resource_type: ResourceType,
+    /// The index of its core schema.
+    pub(super) core: usize,
+    /// The index of each extension schema, with whether it is required.
+    pub(super) extensions: Vec<(usize, bool)>,
 }
 
 impl Default for Registry {
@@ -130,25 +138,38 @@ impl Registry {
         &mut self,
         resource_type: ResourceType,
     ) -> Result<&mut Registry, RegistryError> {
-        let taken = self.resource_types.iter().any(|rt| {
-            rt.name.eq_ignore_ascii_case(&resource_type.name)
-                || normalise_endpoint(&rt.endpoint)
-                    .eq_ignore_ascii_case(normalise_endpoint(&resource_type.endpoint))
-        });
+        let taken = self
+            .resource_types
+            .iter()
+            .map(|r| &r.resource_type)
+            .any(|rt| {
+                rt.name.eq_ignore_ascii_case(&resource_type.name)
+                    || normalise_endpoint(&rt.endpoint)
+                        .eq_ignore_ascii_case(normalise_endpoint(&resource_type.endpoint))
+            });
         if taken {
             return Err(RegistryError::DuplicateResourceType(resource_type.name));
         }
-        let schemas = std::iter::once(&resource_type.schema)
-            .chain(resource_type.schema_extensions.iter().map(|e| &e.schema));
-        for schema in schemas {
-            if self.schema(schema).is_none() {
-                return Err(RegistryError::UnknownSchema {
+        let index = |urn: &str| {
+            self.schemas
+                .iter()
+                .position(|s| s.id.eq_ignore_ascii_case(urn))
+                .ok_or_else(|| RegistryError::UnknownSchema {
                     resource_type: resource_type.name.clone(),
-                    schema: schema.clone(),
-                });
-            }
-        }
-        self.resource_types.push(resource_type);
+                    schema: urn.to_owned(),
+                })
+        };
+        let core = index(&resource_type.schema)?;
+        let extensions = resource_type
+            .schema_extensions
+            .iter()
+            .map(|e| Ok((index(&e.schema)?, e.required)))
+            .collect::<Result<_, RegistryError>>()?;
+        self.resource_types.push(Registered {
+            resource_type,
+            core,
+            extensions,
+        });
         Ok(self)
     }
 
@@ -169,15 +190,15 @@ impl Registry {
 
     /// Every registered resource type.
     pub fn resource_types(&self) -> impl Iterator<Item = ResourceTypeView<'_>> {
-        self.resource_types.iter().map(|rt| self.view(rt))
+        (0..self.resource_types.len()).map(|i| ResourceTypeView::new(self, i))
     }
 
     /// The resource type with this name, in any case.
     pub fn resource_type(&self, name: &str) -> Option<ResourceTypeView<'_>> {
         self.resource_types
             .iter()
-            .find(|rt| rt.name.eq_ignore_ascii_case(name))
-            .map(|rt| self.view(rt))
+            .position(|r| r.resource_type.name.eq_ignore_ascii_case(name))
+            .map(|i| ResourceTypeView::new(self, i))
     }
 
     /// The resource type served at `endpoint` (`/Users`, `Users` or `/users/`).
@@ -185,173 +206,23 @@ impl Registry {
         let wanted = normalise_endpoint(endpoint);
         self.resource_types
             .iter()
-            .find(|rt| normalise_endpoint(&rt.endpoint).eq_ignore_ascii_case(wanted))
-            .map(|rt| self.view(rt))
+            .position(|r| {
+                normalise_endpoint(&r.resource_type.endpoint).eq_ignore_ascii_case(wanted)
+            })
+            .map(|i| ResourceTypeView::new(self, i))
     }
 
-    fn view<'r>(&'r self, resource_type: &'r ResourceType) -> ResourceTypeView<'r> {
-        let core = self
-            .schema(&resource_type.schema)
-            .expect("checked when the resource type was added");
-        let extensions = resource_type
-            .schema_extensions
-            .iter()
-            .map(|e| {
-                let schema = self.schema(&e.schema).expect("checked when added");
-                (schema, e.required)
-            })
-            .collect();
-        ResourceTypeView {
-            registry: self,
-            resource_type,
-            core,
-            extensions,
-        }
+    /// The schemas of the registered resource type at `index`.
+    pub(super) fn registered(&self, index: usize) -> &Registered {
+        &self.resource_types[index]
+    }
+
+    /// The schema at `index`.
+    pub(super) fn schema_at(&self, index: usize) -> &Schema {
+        &self.schemas[index]
     }
 }
 
 fn normalise_endpoint(endpoint: &str) -> &str {
     endpoint.trim_matches('/')
-}
-
-/// A resource type with its schemas, resolving attribute names.
-#[derive(Debug, Clone)]
-pub struct ResourceTypeView<'r> {
-    registry: &'r Registry,
-    resource_type: &'r ResourceType,
-    core: &'r Schema,
-    extensions: Vec<(&'r Schema, bool)>,
-}
-
-/// Where a name resolved to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Resolved<'r> {
-    /// The schema holding the attribute; `None` for the common attributes.
-    pub schema: Option<&'r Schema>,
-    /// Whether that schema is one of the resource type's extensions, whose attributes live
-    /// in an object named by the schema URN.
-    pub extension: bool,
-    /// The attribute.
-    pub attribute: &'r Attribute,
-    /// The sub-attribute, when one was named.
-    pub sub_attribute: Option<&'r Attribute>,
-}
-
-impl<'r> Resolved<'r> {
-    /// The innermost definition named: the sub-attribute, else the attribute.
-    pub fn target(&self) -> &'r Attribute {
-        self.sub_attribute.unwrap_or(self.attribute)
-    }
-}
-
-impl<'r> ResourceTypeView<'r> {
-    /// The resource type.
-    pub fn resource_type(&self) -> &'r ResourceType {
-        self.resource_type
-    }
-
-    /// The registry it belongs to.
-    pub fn registry(&self) -> &'r Registry {
-        self.registry
-    }
-
-    /// The core schema.
-    pub fn core_schema(&self) -> &'r Schema {
-        self.core
-    }
-
-    /// The extension schemas, each with whether it is required.
-    pub fn extensions(&self) -> impl Iterator<Item = (&'r Schema, bool)> + '_ {
-        self.extensions.iter().copied()
-    }
-
-    /// The extension with this URN, in any case.
-    pub fn extension(&self, urn: &str) -> Option<&'r Schema> {
-        self.extensions
-            .iter()
-            .map(|(s, _)| *s)
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
-    }
-
-    /// Resolves `[urn:]name[.sub]`: names in any case; a URN routes to the core schema or
-    /// an extension; an unqualified name is looked up in the core schema, the common
-    /// attributes, then the extensions (where exactly one defines it).
-    pub fn resolve(
-        &self,
-        urn: Option<&str>,
-        name: &str,
-        sub: Option<&str>,
-    ) -> Option<Resolved<'r>> {
-        let (schema, extension, attribute) = match urn {
-            Some(urn) if self.core.id.eq_ignore_ascii_case(urn) => self.in_core(name)?,
-            Some(urn) => {
-                let ext = self.extension(urn)?;
-                (Some(ext), true, ext.attribute(name)?)
-            }
-            None => match self.in_core(name) {
-                Some(found) => found,
-                None => {
-                    let mut found = self
-                        .extensions
-                        .iter()
-                        .filter_map(|(s, _)| s.attribute(name).map(|a| (*s, a)));
-                    let (ext, attribute) = found.next()?;
-                    if found.next().is_some() {
-                        return None;
-                    }
-                    (Some(ext), true, attribute)
-                }
-            },
-        };
-        let sub_attribute = match sub {
-            Some(sub) => Some(attribute.sub_attribute(sub)?),
-            None => None,
-        };
-        Some(Resolved {
-            schema,
-            extension,
-            attribute,
-            sub_attribute,
-        })
-    }
-
-    /// Resolves a parsed attribute path.
-    pub fn resolve_path(&self, path: &AttrPath) -> Option<Resolved<'r>> {
-        self.resolve(path.urn.as_deref(), &path.name, path.sub_attr.as_deref())
-    }
-
-    fn in_core(&self, name: &str) -> Option<(Option<&'r Schema>, bool, &'r Attribute)> {
-        if let Some(attr) = self.core.attribute(name) {
-            return Some((Some(self.core), false, attr));
-        }
-        let common = self
-            .registry
-            .common
-            .iter()
-            .find(|a| a.name.eq_ignore_ascii_case(name))?;
-        Some((None, false, common))
-    }
-}
-
-impl AttributeTypes for ResourceTypeView<'_> {
-    fn attribute_type(&self, urn: Option<&str>, path: &[&str]) -> Option<AttrType> {
-        let resolved = match path {
-            [name] => self.resolve(urn, name, None)?,
-            [name, sub] => self.resolve(urn, name, Some(sub))?,
-            _ => return None,
-        };
-        Some(resolved.target().attr_type())
-    }
-
-    fn container(&self, urn: Option<&str>, name: &str) -> Container<'_> {
-        match self.resolve(urn, name, None) {
-            Some(Resolved {
-                schema: Some(schema),
-                extension: true,
-                ..
-            }) => Container::Extension(&schema.id),
-            Some(_) => Container::TopLevel,
-            None => Container::Unknown,
-        }
-    }
 }

@@ -19,14 +19,13 @@ use super::{Paging, Query, Renderer, ResourceStore, Scope, SortOrder, StoreError
 use crate::eval::{Matcher, TypeMap};
 use crate::filter::Filter;
 use crate::patch::{MemberChanges, MemberOp};
-use crate::schema::{UniqueValue, Uniqueness};
+use crate::schema::UniqueValue;
 
 fn user_name(value: &str) -> UniqueValue {
     UniqueValue {
         path: "userName".into(),
         value: Value::String(value.into()),
         case_exact: false,
-        scope: Uniqueness::Server,
     }
 }
 
@@ -406,7 +405,6 @@ pub async fn uniqueness(store: &dyn ResourceStore, tenant: &str) {
         path: "badge".into(),
         value: json!("AB"),
         case_exact: true,
-        scope: Uniqueness::Server,
     };
     let lower = UniqueValue {
         value: json!("ab"),

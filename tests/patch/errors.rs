@@ -3,7 +3,7 @@
 //! groups.
 
 use proptest::prelude::*;
-use scimkit::patch::PatchRequest;
+use scimkit::patch::{PatchError, PatchRequest};
 use scimkit::schema::{Registry, Write};
 use scimkit::{Compat, ScimType};
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ fn user() -> Value {
     })
 }
 
-fn run(body: Value, compat: &Compat) -> Result<scimkit::patch::Patched, scimkit::ScimError> {
+fn run(body: Value, compat: &Compat) -> Result<scimkit::patch::Patched, PatchError> {
     let registry = Registry::scim_default();
     let users = registry.resource_type("User").unwrap();
     let request = PatchRequest::from_json(body, compat)?;
@@ -31,146 +31,164 @@ fn ops(ops: Value) -> Value {
 
 #[test]
 fn each_error_has_its_scim_type_and_names_the_operation() {
-    let cases: Vec<(Value, ScimType, &str)> = vec![
-        (json!("add"), ScimType::InvalidSyntax, "JSON object"),
-        (
-            json!({"Operations": []}),
-            ScimType::InvalidSyntax,
-            "schemas",
-        ),
+    let cases: Vec<(Value, ScimType, Option<usize>)> = vec![
+        (json!("add"), ScimType::InvalidSyntax, None),
+        (json!({"Operations": []}), ScimType::InvalidSyntax, None),
         (
             json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}),
             ScimType::InvalidSyntax,
-            "Operations",
+            None,
         ),
-        (ops(json!([])), ScimType::InvalidSyntax, "at least one"),
-        (
-            ops(json!(["add"])),
-            ScimType::InvalidSyntax,
-            "Operations[0]",
-        ),
+        (ops(json!([])), ScimType::InvalidSyntax, None),
+        (ops(json!(["add"])), ScimType::InvalidSyntax, Some(0)),
         (
             ops(json!([{"op": "merge", "path": "title", "value": "x"}])),
             ScimType::InvalidSyntax,
-            "Operations[0]",
+            Some(0),
         ),
         (
             ops(json!([{"op": "add", "path": "title"}])),
             ScimType::InvalidSyntax,
-            "needs a value",
+            Some(0),
         ),
         (
             ops(json!([{"op": "add", "path": 7, "value": "x"}])),
             ScimType::InvalidSyntax,
-            "path must be a string",
+            Some(0),
         ),
-        (
-            ops(json!([{"op": "remove"}])),
-            ScimType::NoTarget,
-            "Operations[0]",
-        ),
+        (ops(json!([{"op": "remove"}])), ScimType::NoTarget, Some(0)),
         (
             ops(
                 json!([{"op": "add", "path": "title", "value": "ok"}, {"op": "replace", "path": "emails[type eq]", "value": "x"}]),
             ),
             ScimType::InvalidPath,
-            "Operations[1]",
+            Some(1),
         ),
         (
             ops(json!([{"op": "replace", "path": "emails[type eq \"work\"", "value": "x"}])),
             ScimType::InvalidPath,
-            "never closed at byte 6",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "name..givenName", "value": "x"}])),
             ScimType::InvalidPath,
-            "Operations[0]",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "shoeSize", "value": 42}])),
             ScimType::InvalidPath,
-            "shoeSize",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "name.middle", "value": "J"}])),
             ScimType::InvalidPath,
-            "middle",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "userName[value eq \"x\"]", "value": "y"}])),
             ScimType::InvalidPath,
-            "filter",
+            Some(0),
         ),
         (
             ops(
                 json!([{"op": "replace", "path": "emails[type eq \"home\"]", "value": {"value": "h@x"}}]),
             ),
             ScimType::NoTarget,
-            "matches",
+            Some(0),
         ),
         (
             ops(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}])),
             ScimType::NoTarget,
-            "matches",
+            Some(0),
         ),
         (
             ops(json!([{"op": "remove", "path": "userName"}])),
             ScimType::Mutability,
-            "required",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "userName", "value": null}])),
             ScimType::Mutability,
-            "required",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "id", "value": "u2"}])),
             ScimType::Mutability,
-            "read-only",
+            Some(0),
         ),
         (
             ops(json!([{"op": "remove", "path": "meta.created"}])),
             ScimType::Mutability,
-            "read-only",
+            Some(0),
         ),
         (
             ops(json!([{"op": "add", "path": "groups", "value": [{"value": "g1"}]}])),
             ScimType::Mutability,
-            "read-only",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "active", "value": "yes"}])),
             ScimType::InvalidValue,
-            "boolean",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "emails", "value": {"value": 5}}])),
             ScimType::InvalidValue,
-            "emails",
+            Some(0),
         ),
         (
             ops(json!([{"op": "replace", "path": "name", "value": "Barbara"}])),
             ScimType::InvalidValue,
-            "object",
+            Some(0),
         ),
         (
             ops(json!([{"op": "add", "value": ["title"]}])),
             ScimType::InvalidValue,
-            "object of attributes",
+            Some(0),
         ),
         (
             ops(
                 json!([{"op": "replace", "path": "emails[type gt true]", "value": {"value": "x"}}]),
             ),
             ScimType::InvalidPath,
-            "boolean",
+            Some(0),
         ),
     ];
-    for (body, scim_type, detail) in cases {
+    for (body, scim_type, operation) in cases {
         let err = run(body.clone(), &Compat::strict()).expect_err(&body.to_string());
-        assert_eq!(err.status(), 400, "{body}");
-        assert_eq!(err.scim_type(), Some(scim_type), "{body}: {}", err.detail());
-        assert!(err.detail().contains(detail), "{body}: {}", err.detail());
+        assert_eq!(err.scim_type(), scim_type, "{body}: {err}");
+        assert_eq!(err.operation(), operation, "{body}: {err}");
+        // The message names the operation as the index says.
+        let named = operation.map(|i| format!("Operations[{i}]"));
+        assert_eq!(
+            named.is_some_and(|n| err.to_string().starts_with(&n)),
+            operation.is_some()
+        );
+        assert_eq!(scimkit::ScimError::from(err).status(), 400, "{body}");
+    }
+}
+
+/// A path that does not parse is `invalidPath` with the path's own error, whose offset
+/// points into the path.
+#[test]
+fn a_path_that_does_not_parse_points_at_its_byte() {
+    for (path, offset) in [
+        ("emails[type eq \"work\"", 6),
+        ("name..givenName", 5),
+        ("emails[type eq]", 14),
+    ] {
+        let body = ops(
+            json!([{"op": "add", "path": "title", "value": "x"}, {"op": "replace", "path": path, "value": "x"}]),
+        );
+        let err = run(body, &Compat::lenient()).unwrap_err();
+        assert_eq!(err.scim_type(), ScimType::InvalidPath, "{path}");
+        assert_eq!(err.operation(), Some(1), "{path}");
+        let cause = err.path_error().expect("the path's error");
+        assert_eq!(
+            (cause.input(), cause.offset()),
+            (path, offset),
+            "{path}: {err}"
+        );
     }
 }
 
@@ -210,10 +228,14 @@ fn a_failing_operation_undoes_the_ones_before_it() {
     let err = users
         .patch(&stored, &request, &Compat::strict())
         .unwrap_err();
+    assert_eq!(
+        (err.operation(), err.scim_type()),
+        (Some(2), ScimType::Mutability)
+    );
     assert!(
-        err.detail().starts_with("Operations[2] (remove userName):"),
-        "{}",
-        err.detail()
+        err.to_string()
+            .starts_with("Operations[2] (remove userName):"),
+        "{err}"
     );
     assert_eq!(stored, user());
 }
@@ -277,7 +299,7 @@ proptest! {
         prop_assert_eq!(&stored, &user());
         match whole {
             Err(e) => {
-                prop_assert!(e.detail().starts_with("Operations["), "{}", e.detail());
+                prop_assert!(e.operation().is_some_and(|i| i < list.len()), "{}", e);
             }
             Ok(out) => {
                 // `changed` says exactly whether the resource differs.
@@ -350,7 +372,7 @@ fn an_empty_lenient_request_changes_nothing() {
     assert!(!out.changed);
     assert_eq!(out.resource, user());
     let err = run(body, &Compat::strict()).unwrap_err();
-    assert_eq!(err.scim_type(), Some(ScimType::InvalidSyntax));
+    assert_eq!(err.scim_type(), ScimType::InvalidSyntax);
 }
 
 /// Found by fuzzing: an element created from a filter that matched nothing takes the
@@ -365,10 +387,5 @@ fn elements_created_from_a_filter_are_typed() {
     );
     let body = ops(json!([{"op": "replace", "path": "emails[primary eq 5].value", "value": "F"}]));
     let err = run(body, &Compat::lenient()).unwrap_err();
-    assert_eq!(
-        err.scim_type(),
-        Some(ScimType::InvalidValue),
-        "{}",
-        err.detail()
-    );
+    assert_eq!(err.scim_type(), ScimType::InvalidValue, "{err}");
 }

@@ -2,9 +2,9 @@
 //! JumpCloud send them, each asserting the whole resulting resource; the deviations they
 //! rely on are refused by the strict profile.
 
-use scimkit::patch::PatchRequest;
+use scimkit::patch::{PatchError, PatchRequest};
 use scimkit::schema::Registry;
-use scimkit::{Compat, ScimError, ScimType};
+use scimkit::{Compat, ScimType};
 use serde_json::{json, Value};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -41,7 +41,7 @@ fn apply(
     resource: &Value,
     body: Value,
     compat: &Compat,
-) -> Result<scimkit::patch::Patched, ScimError> {
+) -> Result<scimkit::patch::Patched, PatchError> {
     let registry = Registry::scim_default();
     let view = registry.resource_type(resource_type).unwrap();
     let request = PatchRequest::from_json(body, compat)?;
@@ -57,8 +57,7 @@ fn lenient(resource_type: &str, resource: &Value, body: Value) -> Value {
 #[track_caller]
 fn strict_refuses(resource_type: &str, resource: &Value, body: Value, scim_type: ScimType) {
     let err = apply(resource_type, resource, body, &Compat::strict()).expect_err("strict refuses");
-    assert_eq!(err.status(), 400);
-    assert_eq!(err.scim_type(), Some(scim_type), "{}", err.detail());
+    assert_eq!(err.scim_type(), scim_type, "{err}");
 }
 
 fn edit(mut v: Value, f: impl FnOnce(&mut Value)) -> Value {

@@ -186,9 +186,9 @@ fn malformed_entries_are_invalid_values() {
         "name.given.x",
     ] {
         let err = Projection::parse(Some(bad), None).unwrap_err();
-        assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{bad}");
+        assert_eq!(err.scim_type(), ScimType::InvalidValue, "{bad}");
         let err = Projection::parse(None, Some(bad)).unwrap_err();
-        assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{bad}");
+        assert_eq!(err.scim_type(), ScimType::InvalidValue, "{bad}");
     }
     assert!(Projection::parse(Some(" , userName ,"), None).is_ok());
     assert!(Projection::parse(None, None).unwrap().is_default());

@@ -465,8 +465,9 @@ fn rfc7643_resource_type_examples_round_trip() {
             &scimkit::Compat::lenient(),
         )
         .unwrap_err();
+    assert_eq!(err.scim_type(), scimkit::ScimType::InvalidValue);
     assert_eq!(
-        err.detail(),
+        err.to_string(),
         format!("the {ENTERPRISE_USER} extension is required")
     );
 }

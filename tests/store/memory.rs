@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use scimkit::schema::{UniqueValue, Uniqueness};
+use scimkit::schema::UniqueValue;
 use scimkit::store::{conformance, MemoryStore, Query, ResourceStore, Scope, StoreError};
 use scimkit::{ScimError, ScimType};
 use serde_json::json;
@@ -24,7 +24,6 @@ async fn a_hundred_concurrent_creates_of_one_user_name_give_one_success() {
                 path: "userName".into(),
                 value: json!(if i % 2 == 0 { "BJensen" } else { "bjensen" }),
                 case_exact: false,
-                scope: Uniqueness::Server,
             }];
             store
                 .create(
@@ -108,7 +107,6 @@ fn user_name(name: &str) -> UniqueValue {
         path: "userName".into(),
         value: json!(name),
         case_exact: false,
-        scope: Uniqueness::Server,
     }
 }
 

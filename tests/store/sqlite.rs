@@ -60,7 +60,6 @@ fn user_name(name: &str) -> scimkit::schema::UniqueValue {
         path: "userName".into(),
         value: json!(name),
         case_exact: false,
-        scope: scimkit::schema::Uniqueness::Server,
     }
 }
 
