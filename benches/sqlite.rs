@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use scimkit::auth::{BearerToken, PatchResponse};
-use scimkit::eval::Matcher;
 use scimkit::schema::Registry;
 use scimkit::service::ScimService;
-use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore};
+use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore, WriteOptions};
 use scimkit::Filter;
 use serde_json::json;
 
@@ -37,7 +36,7 @@ fn database(rt: &tokio::runtime::Runtime, users: usize) -> SqliteStore {
                     "emails": [{"value": format!("user-{i:07}@example.com"), "type": "work", "primary": true}],
                     "meta": {"resourceType": "User", "created": "2026-11-23T12:00:00.000Z", "lastModified": "2026-11-23T12:00:00.000Z"}
                 });
-                store.create(&scope, user, &[]).await.expect("create");
+                store.create(&scope, user, WriteOptions::new()).await.expect("create");
             }
         });
         std::fs::write(&ready, "").expect("marker");
@@ -45,19 +44,16 @@ fn database(rt: &tokio::runtime::Runtime, users: usize) -> SqliteStore {
     SqliteStore::open(&path).expect("open")
 }
 
-fn query(filter: &str, count: usize) -> Query {
-    let registry = Registry::scim_default();
+fn query<'r>(registry: &'r Registry, filter: &str, count: usize) -> Query<'r> {
     let users = registry.resource_type("User").expect("User");
     let filter: Filter = filter.parse().expect("filter");
-    Query {
-        matcher: Some(Matcher::new(&filter, &users).expect("matcher")),
-        filter: Some(filter),
-        paging: Paging::Index {
+    Query::new(users)
+        .with_filter(filter)
+        .expect("compiles")
+        .with_paging(Paging::Index {
             start_index: 1,
             count,
-        },
-        ..Query::default()
-    }
+        })
 }
 
 fn sqlite(c: &mut Criterion) {
@@ -67,9 +63,11 @@ fn sqlite(c: &mut Criterion) {
     let mut group = c.benchmark_group("sqlite");
     group.sample_size(30);
     let scope = Scope::new("bench", "User");
+    let registry = Registry::scim_default();
     for users in [1_000usize, 1_000_000] {
         let store = database(&rt, users);
         let lookup = query(
+            &registry,
             &format!(r#"userName eq "USER-{:07}@example.com""#, users / 2),
             100,
         );
@@ -80,13 +78,11 @@ fn sqlite(c: &mut Criterion) {
             })
         });
         // No filter: `totalResults` is every user of the scope.
-        let all = Query {
-            paging: Paging::Index {
+        let all =
+            Query::new(registry.resource_type("User").expect("User")).with_paging(Paging::Index {
                 start_index: 1,
                 count: 100,
-            },
-            ..Query::default()
-        };
+            });
         group.bench_with_input(
             BenchmarkId::new("unfiltered_page_of_100", users),
             &users,
@@ -99,7 +95,7 @@ fn sqlite(c: &mut Criterion) {
         );
         // 1,000 matches at 1,000,000 users; every user at 1,000.
         let prefix = if users > 1_000 { "user-0001" } else { "user-" };
-        let page = query(&format!(r#"userName sw "{prefix}""#), 100);
+        let page = query(&registry, &format!(r#"userName sw "{prefix}""#), 100);
         group.bench_with_input(
             BenchmarkId::new("filtered_page_of_100", users),
             &users,
@@ -132,7 +128,7 @@ fn big_group() -> std::path::PathBuf {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
-        rt.block_on(store.create(&Scope::new("bench", "Group"), group, &[]))
+        rt.block_on(store.create(&Scope::new("bench", "Group"), group, WriteOptions::new()))
             .expect("create");
         std::fs::write(&ready, "").expect("marker");
     }

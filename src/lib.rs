@@ -126,6 +126,10 @@ pub mod service;
 pub mod sql;
 pub mod store;
 
+/// The attribute the crate's traits are implemented with (`#[scimkit::async_trait]` on
+/// an `impl ResourceStore for …`), re-exported so that implementers need not depend on
+/// `async-trait` themselves.
+pub use async_trait::async_trait;
 pub use compat::Compat;
 pub use error::{ScimError, ScimType};
 pub use filter::{Filter, FilterError};

@@ -18,7 +18,7 @@ use http::{Method, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 use super::resources::{Ctx, Outcome, Preconditions};
-use super::respond::{json_response, parse_json, version_of};
+use super::respond::{json_response, parse_json};
 use super::{Call, ScimService};
 use crate::error::{ScimError, ScimType};
 use crate::json::{get_ci, remove_ci};
@@ -420,7 +420,7 @@ impl ScimService {
                         _ => StatusCode::OK,
                     },
                     location: id.as_deref().map(location_of),
-                    version: version_of(&resource).map(str::to_owned),
+                    version: resource.version().map(str::to_owned),
                     id,
                 }
             }

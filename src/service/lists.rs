@@ -4,20 +4,41 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-use super::resources::{render_default, Ctx};
+use super::resources::Ctx;
 use super::respond::{json_bytes_response, json_response, number, parse_json, ListParams};
 use super::{Call, ScimService};
 use crate::error::{ScimError, ScimType};
-use crate::eval::Matcher;
 use crate::filter::{AttrPath, Filter};
 use crate::resource::LIST_RESPONSE;
-use crate::schema::{AttrKind, Attribute, Projection, ResourceTypeView};
-use crate::store::{Paging, Query, Renderer, SortOrder};
+use crate::schema::{Projection, ResourceTypeView};
+use crate::store::{Paging, Query, SortOrder};
+
+/// A list request, for any resource type: the filter and sort as parsed, the page and
+/// the projection.
+pub(super) struct ListSpec {
+    filter: Option<Filter>,
+    sort: Option<(AttrPath, SortOrder)>,
+    pub(super) paging: Paging,
+    pub(super) projection: Projection,
+}
+
+impl ListSpec {
+    /// The query of one resource type.
+    pub(super) fn query<'r>(&self, view: ResourceTypeView<'r>) -> Result<Query<'r>, ScimError> {
+        let mut query = Query::new(view).with_paging(self.paging.clone());
+        if let Some(filter) = &self.filter {
+            query = query.with_filter(filter.clone())?;
+        }
+        if let Some((path, order)) = &self.sort {
+            query = query.with_sort(path.clone(), *order);
+        }
+        Ok(query)
+    }
+}
 
 impl ScimService {
-    /// The parts of a list request every resource type shares: the query without its
-    /// matcher (compiled per type), and the projection.
-    fn list_spec(&self, params: ListParams) -> Result<(Query, Projection), ScimError> {
+    /// What a list request asks, whatever the resource type.
+    fn list_spec(&self, params: ListParams) -> Result<ListSpec, ScimError> {
         let limits = &self.inner.limits;
         let filter = match params
             .filter
@@ -66,15 +87,12 @@ impl ScimService {
         };
         let projection =
             Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
-        let query = Query {
+        Ok(ListSpec {
             filter,
-            matcher: None,
-            sort_by,
-            sort_order,
-            sort_case_exact: false,
+            sort: sort_by.map(|path| (path, sort_order)),
             paging,
-        };
-        Ok((query, projection))
+            projection,
+        })
     }
 
     pub(super) async fn list(
@@ -82,30 +100,27 @@ impl ScimService {
         ctx: &Ctx<'_, '_>,
         params: ListParams,
     ) -> Result<Response<Bytes>, ScimError> {
-        let (mut query, projection) = self.list_spec(params)?;
-        typed_query(&mut query, ctx.view)?;
-        let start = match query.paging {
+        let spec = self.list_spec(params)?;
+        let query = spec.query(*ctx.view)?;
+        let start = match spec.paging {
             Paging::Index { start_index, .. } => Some(start_index),
             Paging::Cursor { .. } => None,
         };
-        if projection.is_default() {
-            let render = |r: &Value| render_default(ctx.view, r);
-            let renderer = Renderer::new(self.inner.render_key, &render);
-            let rendered = self
-                .inner
-                .store
-                .query_rendered(&ctx.scope, &query, &renderer)
-                .await?;
-            if let Some(page) = rendered {
-                let body = list_bytes(page.total_results, start, &page.resources, page.next_cursor);
-                return Ok(json_bytes_response(StatusCode::OK, body));
-            }
-        }
         let page = self.inner.store.query(&ctx.scope, &query).await?;
+        if spec.projection.is_default() {
+            // Each resource as kept beside its document, or rendered once and kept.
+            let rendered: Vec<Bytes> = page
+                .resources
+                .iter()
+                .map(|doc| self.rendered(ctx.view, doc))
+                .collect();
+            let body = list_bytes(page.total_results, start, &rendered, page.next_cursor);
+            return Ok(json_bytes_response(StatusCode::OK, body));
+        }
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|r| ctx.view.project(r, &projection))
+            .map(|r| ctx.view.project(r.into_value(), &spec.projection))
             .collect();
         Ok(json_response(
             StatusCode::OK,
@@ -120,8 +135,8 @@ impl ScimService {
         call: &Call<'_>,
         body: &Bytes,
     ) -> Result<Response<Bytes>, ScimError> {
-        let (query, projection) = self.list_spec(ListParams::from_search(&parse_json(body)?)?)?;
-        let Paging::Index { start_index, count } = query.paging else {
+        let spec = self.list_spec(ListParams::from_search(&parse_json(body)?)?)?;
+        let Paging::Index { start_index, count } = spec.paging else {
             return Err(ScimError::bad_request(
                 ScimType::InvalidValue,
                 "cursor paging is per resource type; search /{type}/.search instead",
@@ -132,19 +147,17 @@ impl ScimService {
         let mut total = 0;
         let mut resources = Vec::new();
         for view in self.inner.registry.resource_types() {
-            let mut typed = query.clone();
-            typed.paging = Paging::Index {
+            let query = spec.query(view)?.with_paging(Paging::Index {
                 start_index: 1,
                 count: needed.saturating_sub(resources.len()),
-            };
-            typed_query(&mut typed, &view)?;
+            });
             let scope = self.scope(call, &view.resource_type().name);
-            let page = self.inner.store.query(&scope, &typed).await?;
+            let page = self.inner.store.query(&scope, &query).await?;
             total += page.total_results;
             resources.extend(
                 page.resources
                     .into_iter()
-                    .map(|r| view.project(r, &projection)),
+                    .map(|r| view.project(r.into_value(), &spec.projection)),
             );
         }
         let page: Vec<Value> = resources
@@ -157,26 +170,6 @@ impl ScimService {
             &list_body(total, Some(start_index), page, None),
         ))
     }
-}
-
-/// Completes a query with what depends on the resource type: the compiled filter, and
-/// whether the sort attribute is case-exact.
-pub(super) fn typed_query(query: &mut Query, view: &ResourceTypeView<'_>) -> Result<(), ScimError> {
-    if let Some(filter) = &query.filter {
-        query.matcher = Some(Matcher::new(filter, view)?);
-    }
-    query.sort_case_exact = query
-        .sort_by
-        .as_ref()
-        .and_then(|path| view.resolve_path(path))
-        .is_some_and(|r| {
-            let target = match (r.sub_attribute, r.attribute.kind) {
-                (None, AttrKind::Complex) => r.attribute.sub_attribute("value"),
-                _ => Some(r.target()),
-            };
-            target.is_some_and(Attribute::compares_case_exact)
-        });
-    Ok(())
 }
 
 pub(super) fn list_body(

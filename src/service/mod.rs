@@ -567,7 +567,7 @@ impl ScimService {
                     }
                     ([], &Method::POST) => {
                         let outcome = self.create(&ctx, parse_json(body)?).await?;
-                        ctx.respond(outcome)
+                        ctx.respond(self, outcome)
                     }
                     ([], _) => Err(method_not_allowed("GET, POST")),
                     ([".search"], &Method::POST) => {
@@ -575,10 +575,9 @@ impl ScimService {
                         self.list(&ctx, params).await
                     }
                     ([".search"], _) => Err(method_not_allowed("POST")),
-                    ([id], &Method::GET) => self.read(&ctx, id).await,
                     ([id], method) => {
                         let outcome = self.item(&ctx, id, method, body).await?;
-                        ctx.respond(outcome)
+                        ctx.respond(self, outcome)
                     }
                     _ => Err(not_found("no such endpoint")),
                 }
@@ -612,7 +611,7 @@ impl ScimService {
         };
         let ctx = Ctx::new(call, &view, Preconditions::from_headers(call.parts));
         let outcome = self.item(&ctx, &id, &call.parts.method, body).await?;
-        ctx.respond(outcome)
+        ctx.respond(self, outcome)
     }
 
     /// The scope of a resource type in the caller's tenant.

@@ -16,7 +16,7 @@ use crate::error::ScimError;
 use crate::events::{Action, Change, Event};
 use crate::patch::{AttributeChange, PatchRequest};
 use crate::schema::{Projection, ResourceTypeView, UniqueValue, Write};
-use crate::store::{Renderer, Scope, StoreError};
+use crate::store::{Document, Scope, StoreError, WriteOptions};
 
 /// How many times a read-modify-write is tried when other writes to the same resource
 /// keep landing in between (32 clients patching one user at once lose a few races each).
@@ -68,9 +68,9 @@ pub(super) struct Ctx<'a, 'r> {
 /// What a request for one resource ended in.
 pub(super) enum Outcome {
     /// `201 Created` with the resource.
-    Created(Value),
+    Created(Document),
     /// `200 OK` with the resource.
-    Ok(Value),
+    Ok(Document),
     /// `204 No Content`, with the version when the resource still exists.
     NoContent(Option<String>),
     /// `304 Not Modified`, with the version.
@@ -79,8 +79,8 @@ pub(super) enum Outcome {
 
 /// What a read-modify-write makes of the resource it read.
 enum Modified {
-    /// Nothing changed: the resource as it is.
-    Unchanged(Value),
+    /// Nothing changed: the resource as it was read.
+    Unchanged,
     /// The new resource, the values it must keep unique, and what changed.
     Changed(Value, Vec<UniqueValue>, Vec<AttributeChange>),
 }
@@ -101,8 +101,12 @@ impl<'a, 'r> Ctx<'a, 'r> {
 
     /// The HTTP response for an outcome: the resource projected as the query asks, with
     /// its `ETag` (and `Location` when created).
-    pub(super) fn respond(&self, outcome: Outcome) -> Result<Response<Bytes>, ScimError> {
-        let (status, resource) = match outcome {
+    pub(super) fn respond(
+        &self,
+        service: &ScimService,
+        outcome: Outcome,
+    ) -> Result<Response<Bytes>, ScimError> {
+        let (status, doc) = match outcome {
             Outcome::Created(r) => (StatusCode::CREATED, r),
             Outcome::Ok(r) => (StatusCode::OK, r),
             Outcome::NoContent(version) => return Ok(no_content(version.as_deref())),
@@ -112,36 +116,41 @@ impl<'a, 'r> Ctx<'a, 'r> {
                 return Ok(response);
             }
         };
-        let version = version_of(&resource).map(str::to_owned);
+        let version = doc.version().and_then(|v| HeaderValue::from_str(v).ok());
         let location = (status == StatusCode::CREATED)
             .then(|| {
-                resource
-                    .get("meta")
+                doc.get("meta")
                     .and_then(|m| m.get("location"))
                     .and_then(Value::as_str)
-                    .map(str::to_owned)
+                    .and_then(|l| HeaderValue::from_str(l).ok())
             })
             .flatten();
         let params = ListParams::from_query(self.call.parts.uri.query());
         let projection =
             Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
-        let projected = self.view.project(resource, &projection);
-        let mut response = json_response(status, &projected);
-        if let Some(tag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        let mut response = match projection.is_default() {
+            true => json_bytes_response(status, service.rendered(self.view, &doc)),
+            false => json_response(status, &self.view.project(doc.into_value(), &projection)),
+        };
+        if let Some(tag) = version {
             response.headers_mut().insert(header::ETAG, tag);
         }
-        if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        if let Some(loc) = location {
             response.headers_mut().insert(header::LOCATION, loc);
         }
         Ok(response)
     }
 }
 
-/// A resource as a response that names no attributes carries it: what the store's
-/// renderings are made with.
-pub(super) fn render_default(view: &ResourceTypeView<'_>, resource: &Value) -> Bytes {
-    let projected = view.project(resource.clone(), &Projection::default());
-    Bytes::from(serde_json::to_vec(&projected).expect("JSON serialises"))
+impl ScimService {
+    /// A resource as a response that names no attributes carries it: kept beside its
+    /// document, or made and kept.
+    pub(super) fn rendered(&self, view: &ResourceTypeView<'_>, doc: &Document) -> Bytes {
+        doc.rendered(self.inner.render_key, |resource| {
+            let projected = view.project(resource.clone(), &Projection::default());
+            Bytes::from(serde_json::to_vec(&projected).expect("JSON serialises"))
+        })
+    }
 }
 
 /// A write's changes as an activity log shows them.
@@ -283,10 +292,11 @@ impl ScimService {
         let mut resource = normalized.resource;
         let id = uuid::Uuid::new_v4().to_string();
         self.stamp(ctx, &mut resource, &id, None);
+        let options = WriteOptions::new().with_unique(normalized.unique);
         let stored = self
             .inner
             .store
-            .create(&ctx.scope, resource, &normalized.unique)
+            .create(&ctx.scope, resource, options)
             .await?;
         let changes = match self.tracking() {
             true => ctx.view.changes(&Value::Null, &stored),
@@ -299,7 +309,7 @@ impl ScimService {
 
     pub(super) async fn get(&self, ctx: &Ctx<'_, '_>, id: &str) -> Result<Outcome, ScimError> {
         let resource = self.inner.store.get(&ctx.scope, id).await?;
-        if let (Some(tags), Some(version)) = (&ctx.pre.if_none_match, version_of(&resource)) {
+        if let (Some(tags), Some(version)) = (&ctx.pre.if_none_match, resource.version()) {
             if tags.iter().any(|t| tag_matches(t, version)) {
                 return Ok(Outcome::NotModified(version.to_owned()));
             }
@@ -307,50 +317,14 @@ impl ScimService {
         Ok(Outcome::Ok(resource))
     }
 
-    /// `GET` of one resource: the store's rendering when the request names no attributes
-    /// and the store keeps renderings, else the resource read, projected and serialised.
-    pub(super) async fn read(
-        &self,
-        ctx: &Ctx<'_, '_>,
-        id: &str,
-    ) -> Result<Response<Bytes>, ScimError> {
-        let params = ListParams::from_query(ctx.call.parts.uri.query());
-        let projection =
-            Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
-        if projection.is_default() {
-            let render = |r: &Value| render_default(ctx.view, r);
-            let renderer = Renderer::new(self.inner.render_key, &render);
-            let rendered = self
-                .inner
-                .store
-                .get_rendered(&ctx.scope, id, &renderer)
-                .await?;
-            if let Some(rendered) = rendered {
-                let version = rendered.version;
-                if let (Some(tags), Some(v)) = (&ctx.pre.if_none_match, &version) {
-                    if tags.iter().any(|t| tag_matches(t, v)) {
-                        return ctx.respond(Outcome::NotModified(v.clone()));
-                    }
-                }
-                let mut response = json_bytes_response(StatusCode::OK, rendered.json);
-                if let Some(tag) = version.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                    response.headers_mut().insert(header::ETAG, tag);
-                }
-                return Ok(response);
-            }
-        }
-        let outcome = self.get(ctx, id).await?;
-        ctx.respond(outcome)
-    }
-
     /// The version a write must find: the `If-Match` tag when given (checked against what
     /// was read), else the version read.
     fn expected_version(
         &self,
         ctx: &Ctx<'_, '_>,
-        current: &Value,
+        current: &Document,
     ) -> Result<Option<String>, ScimError> {
-        let version = version_of(current).map(str::to_owned);
+        let version = current.version().map(str::to_owned);
         if let Some(tags) = &ctx.pre.if_match {
             let matches = version
                 .as_deref()
@@ -405,7 +379,7 @@ impl ScimService {
             let patched = ctx.view.patch_owned(current, &request, compat)?;
             if !patched.changed {
                 // Nothing to write: the version stays.
-                return Ok(Modified::Unchanged(patched.resource));
+                return Ok(Modified::Unchanged);
             }
             let unique = ctx.view.unique_values(&patched.resource);
             Ok(Modified::Changed(patched.resource, unique, patched.changes))
@@ -433,7 +407,7 @@ impl ScimService {
         let Some(done) = self
             .inner
             .store
-            .change_members(&ctx.scope, id, &changes, &now, None)
+            .change_members(&ctx.scope, id, &changes, &now, WriteOptions::new())
             .await?
         else {
             return Ok(None);
@@ -455,7 +429,7 @@ impl ScimService {
                 ctx,
                 Action::Patched,
                 id,
-                resource.as_ref(),
+                resource.as_deref(),
                 Some(&done.version),
                 changed,
             )
@@ -483,15 +457,18 @@ impl ScimService {
             let current = self.inner.store.get(&ctx.scope, id).await?;
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();
-            let (mut resource, unique, changes) = match modify(current)? {
-                Modified::Unchanged(resource) => return Ok(self.answer(ctx, action, resource)),
+            // Moved out of the store's document when no reader holds it, else copied.
+            let (mut resource, unique, changes) = match modify(current.clone().into_value())? {
+                Modified::Unchanged => return Ok(self.answer(ctx, action, current)),
                 Modified::Changed(resource, unique, changes) => (resource, unique, changes),
             };
             self.stamp(ctx, &mut resource, id, created);
+            let mut options = WriteOptions::new().with_unique(unique);
+            options.if_match = expected;
             match self
                 .inner
                 .store
-                .replace(&ctx.scope, id, resource, &unique, expected.as_deref())
+                .replace(&ctx.scope, id, resource, options)
                 .await
             {
                 Ok(stored) => {
@@ -507,11 +484,11 @@ impl ScimService {
     }
 
     /// The answer to a successful PUT, PATCH or deactivation.
-    fn answer(&self, ctx: &Ctx<'_, '_>, action: Action, resource: Value) -> Outcome {
+    fn answer(&self, ctx: &Ctx<'_, '_>, action: Action, resource: Document) -> Outcome {
         let no_content_patch = action == Action::Patched
             && ctx.call.settings().patch_response == PatchResponse::NoContent;
         if no_content_patch || action == Action::Deactivated {
-            return Outcome::NoContent(version_of(&resource).map(str::to_owned));
+            return Outcome::NoContent(resource.version().map(str::to_owned));
         }
         Outcome::Ok(resource)
     }
@@ -524,7 +501,7 @@ impl ScimService {
                     .read_modify_write(ctx, id, Action::Deactivated, |mut current| {
                         let before = current.get(&name).cloned();
                         if before == Some(Value::Bool(false)) {
-                            return Ok(Modified::Unchanged(current));
+                            return Ok(Modified::Unchanged);
                         }
                         current[&name] = Value::Bool(false);
                         let unique = ctx.view.unique_values(&current);
@@ -550,15 +527,19 @@ impl ScimService {
                 Some(current) => self.expected_version(ctx, current)?,
                 None => None,
             };
-            match self
-                .inner
-                .store
-                .delete(&ctx.scope, id, expected.as_deref())
-                .await
-            {
+            let mut options = WriteOptions::new();
+            options.if_match = expected;
+            match self.inner.store.delete(&ctx.scope, id, options).await {
                 Ok(()) => {
-                    self.written(ctx, Action::Deleted, id, current.as_ref(), None, Vec::new())
-                        .await?;
+                    self.written(
+                        ctx,
+                        Action::Deleted,
+                        id,
+                        current.as_deref(),
+                        None,
+                        Vec::new(),
+                    )
+                    .await?;
                     return Ok(Outcome::NoContent(None));
                 }
                 Err(StoreError::PreconditionFailed { .. }) if ctx.pre.if_match.is_none() => {}

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::lists::typed_query;
 use super::resources::{display_of, Ctx};
 use super::ScimService;
 use crate::error::ScimError;
@@ -188,15 +187,12 @@ impl ScimService {
         let Some(view) = self.inner.registry.resource_type(resource_type) else {
             return Ok(0);
         };
-        let mut query = Query {
-            filter: Some(filter.parse::<Filter>()?),
-            paging: Paging::Index {
+        let query = Query::new(view)
+            .with_filter(filter.parse::<Filter>()?)?
+            .with_paging(Paging::Index {
                 start_index: 1,
                 count: 0,
-            },
-            ..Query::default()
-        };
-        typed_query(&mut query, &view)?;
+            });
         let scope = Scope::new(tenant, &view.resource_type().name);
         Ok(self.inner.store.query(&scope, &query).await?.total_results)
     }
@@ -208,31 +204,27 @@ impl ScimService {
         tenant: &str,
         resource_type: &str,
         filter: Option<&str>,
-        mut f: impl FnMut(Value),
+        mut f: impl FnMut(&Value),
     ) -> Result<(), ScimError> {
         let Some(view) = self.inner.registry.resource_type(resource_type) else {
             return Ok(());
         };
-        let mut query = Query {
-            filter: filter.map(str::parse::<Filter>).transpose()?,
-            paging: Paging::Cursor {
-                cursor: None,
-                count: PAGE,
-            },
-            ..Query::default()
-        };
-        typed_query(&mut query, &view)?;
+        let mut query = Query::new(view).with_paging(Paging::Cursor {
+            cursor: None,
+            count: PAGE,
+        });
+        if let Some(filter) = filter {
+            query = query.with_filter(filter.parse::<Filter>()?)?;
+        }
         let scope = Scope::new(tenant, &view.resource_type().name);
         loop {
             let page = self.inner.store.query(&scope, &query).await?;
-            page.resources.into_iter().for_each(&mut f);
+            page.resources.iter().for_each(|doc| f(doc));
             match page.next_cursor {
-                Some(cursor) => {
-                    query.paging = Paging::Cursor {
-                        cursor: Some(cursor),
-                        count: PAGE,
-                    }
-                }
+                Some(cursor) => query.set_paging(Paging::Cursor {
+                    cursor: Some(cursor),
+                    count: PAGE,
+                }),
                 None => return Ok(()),
             }
         }
@@ -258,7 +250,7 @@ impl ScimService {
                 let filter = format!("displayName eq {}", literal(group));
                 let set = sets.entry(group.to_lowercase()).or_default();
                 self.each(tenant, "Group", Some(&filter), |g| {
-                    set.extend(member_values(&g).map(str::to_owned));
+                    set.extend(member_values(g).map(str::to_owned));
                 })
                 .await?;
             }

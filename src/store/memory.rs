@@ -3,29 +3,23 @@
 //! that the lookups identity providers make (`userName eq`, `externalId eq`, `id eq`) never
 //! scan.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{OnceLock, RwLock};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::{
-    unique_keys, version_tag, MembersChanged, Page, Paging, Query, Rendered, RenderedPage,
-    Renderer, ResourceStore, Scope, SortOrder, StoreError,
+    paginate, set_version, version_tag, Document, MembersChanged, Page, Paging, Query,
+    ResourceStore, Scope, StoreError, WriteOptions,
 };
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::json::get_ci;
 use crate::patch::MemberChanges;
-use crate::schema::UniqueValue;
 
 /// An in-memory [`ResourceStore`]: fast, indexed, and gone when the process ends.
 ///
-/// It keeps what the service's [`Renderer`] makes of each resource (up to
-/// [`MemoryStore::KEPT_RENDERING_BYTES`] of JSON), made on the first read that needs it
-/// and dropped when the resource changes, so that pages and reads copy JSON instead of
-/// serialising it again.
+/// It hands out the same [`Document`] for a resource until the resource changes, so the
+/// service renders each version of a resource once and later reads copy its JSON.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     tables: RwLock<HashMap<(String, String), Table>>,
@@ -186,52 +180,17 @@ impl<K: std::hash::Hash + Eq + ShardOf, V> Sharded<K, V> {
 struct Entry {
     seq: u64,
     version: u64,
-    /// Shared so that readers copy it after the lock is released.
-    resource: Arc<Value>,
+    /// Shared with readers, who copy a pointer.
+    doc: Document,
+    /// The unique values' keys ([`UniqueValue::key`](crate::schema::UniqueValue::key)).
     unique: Vec<(String, String)>,
-    /// The renderer's key and what it made of `resource`; emptied whenever `resource`
-    /// changes.
-    rendered: OnceLock<(u64, Bytes)>,
-}
-
-impl Entry {
-    /// `resource` as `renderer` makes it: kept from an earlier call when it can be.
-    fn rendered(&self, renderer: &Renderer<'_>) -> Bytes {
-        if let Some((key, json)) = self.rendered.get() {
-            if *key == renderer.key() {
-                return json.clone();
-            }
-            return renderer.render(&self.resource);
-        }
-        let json = renderer.render(&self.resource);
-        if json.len() <= MemoryStore::KEPT_RENDERING_BYTES {
-            // Another reader may have kept the same bytes meanwhile: either is right.
-            let _ = self.rendered.set((renderer.key(), json.clone()));
-        }
-        json
-    }
 }
 
 fn external_id(resource: &Value) -> Option<&str> {
     resource.get("externalId").and_then(Value::as_str)
 }
 
-fn set_version(resource: &mut Value, version: u64) {
-    if let Some(obj) = resource.as_object_mut() {
-        let meta = obj
-            .entry("meta")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(meta) = meta.as_object_mut() {
-            meta.insert("version".into(), Value::String(version_tag(version)));
-        }
-    }
-}
-
 impl MemoryStore {
-    /// The largest rendering the store keeps (64 KiB): a group of thousands of members is
-    /// rendered afresh each time rather than held twice.
-    pub const KEPT_RENDERING_BYTES: usize = 64 * 1024;
-
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
@@ -244,13 +203,8 @@ impl MemoryStore {
         )
     }
 
-    /// The page of a query, each resource returned made `out` of its entry.
-    fn page<R>(
-        &self,
-        scope: &Scope<'_>,
-        query: &Query,
-        out: impl Fn(&Entry) -> R,
-    ) -> Result<Page<R>, StoreError> {
+    /// The page of a query.
+    fn page(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
         let tables = self.tables.read().expect("no panics while locked");
         // An empty scope still checks the cursor it is given.
         static EMPTY: OnceLock<Table> = OnceLock::new();
@@ -258,15 +212,15 @@ impl MemoryStore {
             Some(table) => table,
             None => EMPTY.get_or_init(Table::default),
         };
-        if query.filter.is_none() && query.matcher.is_none() && query.sort_by.is_none() {
-            if let Paging::Index { start_index, count } = query.paging {
+        if query.filter().is_none() && query.sort().is_none() {
+            if let Paging::Index { start_index, count } = *query.paging() {
                 // Everything, in insertion order: no need to look at what is not returned.
                 let start = start_index.saturating_sub(1).min(table.order.len());
                 let end = start.saturating_add(count).min(table.order.len());
                 let resources = table.order[start..end]
                     .iter()
                     .filter_map(|id| table.by_id.get(id))
-                    .map(out)
+                    .map(|e| e.doc.clone())
                     .collect();
                 return Ok(Page {
                     resources,
@@ -276,24 +230,19 @@ impl MemoryStore {
             }
         }
         let matched: Vec<&Entry> = table
-            .candidates(query.filter.as_ref())
+            .candidates(query.filter())
             .into_iter()
-            .filter(|e| {
-                query
-                    .matcher
-                    .as_ref()
-                    .is_none_or(|m| m.matches(&e.resource))
-            })
+            .filter(|e| query.matches(&e.doc))
             .collect();
         let next_seq = table.next_seq;
-        page_of(
+        let page = paginate(
             matched,
             query,
             |e| e.seq,
-            |e| &*e.resource,
+            |e| e.doc.value(),
             |n| n < next_seq,
-            |e| out(e),
-        )
+        )?;
+        Ok(page.map(|e| e.doc.clone()))
     }
 }
 
@@ -302,7 +251,7 @@ impl Indexes {
         for key in &entry.unique {
             self.unique.insert(key.clone(), id.to_owned());
         }
-        if let Some(ext) = external_id(&entry.resource) {
+        if let Some(ext) = external_id(&entry.doc) {
             self.external
                 .entry(ext.to_owned())
                 .or_default()
@@ -314,7 +263,7 @@ impl Indexes {
         for key in &entry.unique {
             self.unique.remove(key);
         }
-        if let Some(ext) = external_id(&entry.resource) {
+        if let Some(ext) = external_id(&entry.doc) {
             if let Some(ids) = self.external.get_mut(ext) {
                 ids.retain(|i| i != id);
                 if ids.is_empty() {
@@ -329,7 +278,7 @@ impl Table {
     /// The attribute (as the schema spells it) of the first value another resource holds.
     fn taken(
         &self,
-        unique: &[UniqueValue],
+        options: &WriteOptions,
         keys: &[(String, String)],
         except: Option<&str>,
     ) -> Option<String> {
@@ -340,18 +289,7 @@ impl Table {
                     .get(k)
                     .is_some_and(|owner| Some(owner.as_str()) != except)
             })
-            .map(|i| unique[i].path.clone())
-    }
-
-    fn check_version(entry: &Entry, expected: Option<&str>) -> Result<(), StoreError> {
-        match expected {
-            Some(expected) if expected != version_tag(entry.version) => {
-                Err(StoreError::PreconditionFailed {
-                    current: version_tag(entry.version),
-                })
-            }
-            _ => Ok(()),
-        }
+            .map(|i| options.unique[i].path.clone())
     }
 
     /// The candidates for a filter, in insertion order: from an index when the filter is a
@@ -416,150 +354,28 @@ fn is_core(path: &AttrPath) -> bool {
     })
 }
 
-/// The value a resource is sorted by: the attribute (or sub-attribute), taking a
-/// multi-valued attribute's primary element, else its first.
-fn sort_value<'v>(resource: &'v Value, path: &AttrPath) -> Option<&'v Value> {
-    let obj = resource.as_object()?;
-    let obj = match &path.urn {
-        Some(urn) => match get_ci(obj, urn).and_then(Value::as_object) {
-            Some(ext) => ext,
-            None if is_core(path) => obj,
-            None => return None,
-        },
-        None => obj,
-    };
-    let mut value = get_ci(obj, &path.name)?;
-    if let Value::Array(items) = value {
-        value = items
-            .iter()
-            .find(|i| i.get("primary") == Some(&Value::Bool(true)))
-            .or_else(|| items.first())?;
-    }
-    match &path.sub_attr {
-        Some(sub) => value.as_object().and_then(|o| get_ci(o, sub)),
-        None => match value {
-            Value::Object(o) => get_ci(o, "value"),
-            other => Some(other),
-        },
-    }
-    .filter(|v| !v.is_null())
-}
-
-/// Strings without case unless `case_exact`, numbers by value, booleans false first;
-/// values of different kinds by kind.
-fn compare_values(a: &Value, b: &Value, case_exact: bool) -> Ordering {
-    match (a, b) {
-        (Value::String(a), Value::String(b)) if case_exact => a.cmp(b),
-        (Value::String(a), Value::String(b)) => a
-            .to_lowercase()
-            .cmp(&b.to_lowercase())
-            .then_with(|| a.cmp(b)),
-        (Value::Number(a), Value::Number(b)) => a
-            .as_f64()
-            .partial_cmp(&b.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-        _ => rank(a).cmp(&rank(b)),
-    }
-}
-
-fn rank(v: &Value) -> u8 {
-    match v {
-        Value::Bool(_) => 0,
-        Value::Number(_) => 1,
-        Value::String(_) => 2,
-        _ => 3,
-    }
-}
-
-/// Sorts and pages the resources a query matched, given in insertion order: the part of a
-/// query every store that evaluates in memory shares. `known` tells whether a sequence
-/// number named by a cursor was ever given out.
-pub(super) fn page_of<T, R>(
-    mut matched: Vec<T>,
-    query: &Query,
-    seq: impl Fn(&T) -> u64,
-    resource: impl Fn(&T) -> &Value,
-    known: impl Fn(u64) -> bool,
-    out: impl Fn(&T) -> R,
-) -> Result<Page<R>, StoreError> {
-    if let Some(path) = &query.sort_by {
-        // Stable: equal keys keep insertion order; absent values sort last.
-        matched.sort_by(|a, b| {
-            let ord = match (sort_value(resource(a), path), sort_value(resource(b), path)) {
-                (Some(x), Some(y)) => compare_values(x, y, query.sort_case_exact),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            };
-            match query.sort_order {
-                SortOrder::Ascending => ord,
-                SortOrder::Descending => ord.reverse(),
-            }
-        });
-    }
-    let total_results = matched.len();
-    // Cursors: unsorted results are in insertion order, so the cursor names the last
-    // resource returned ("s" and its sequence number) and the next page starts after it
-    // however many resources were added or deleted meanwhile; sorted results page by
-    // offset ("o" and the number returned so far).
-    let sorted = query.sort_by.is_some();
-    let (start, count) = match &query.paging {
-        Paging::Index { start_index, count } => (start_index.saturating_sub(1), *count),
-        Paging::Cursor { cursor, count } => {
-            let start = match cursor.as_deref() {
-                None => 0,
-                Some(c) => match (c.split_at_checked(1), sorted) {
-                    (Some(("s", n)), false) => n
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| known(*n))
-                        .map(|n| matched.partition_point(|e| seq(e) <= n)),
-                    (Some(("o", n)), true) => {
-                        n.parse::<usize>().ok().filter(|n| *n <= total_results)
-                    }
-                    _ => None,
-                }
-                .ok_or(StoreError::InvalidCursor)?,
-            };
-            (start, *count)
-        }
-    };
-    let resources: Vec<R> = matched.iter().skip(start).take(count).map(out).collect();
-    let end = start + resources.len();
-    let next_cursor = match query.paging {
-        Paging::Cursor { .. } if end < total_results && sorted => Some(format!("o{end}")),
-        Paging::Cursor { .. } if end < total_results && end > start => {
-            Some(format!("s{}", seq(&matched[end - 1])))
-        }
-        _ => None,
-    };
-    Ok(Page {
-        resources,
-        total_results,
-        next_cursor,
-    })
-}
-
 #[async_trait]
 impl ResourceStore for MemoryStore {
     async fn create(
         &self,
         scope: &Scope<'_>,
         mut resource: Value,
-        unique: &[UniqueValue],
-    ) -> Result<Value, StoreError> {
-        let id = super::resource_id(&resource)?;
-        let keys = unique_keys(unique);
-        set_version(&mut resource, 1);
-        // Copied before the lock is taken: the lock is held only to check and insert.
-        let stored = Arc::new(resource.clone());
+        options: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        let id = resource
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::internal("a resource to store needs an id"))?;
+        let keys: Vec<(String, String)> = options.unique.iter().map(|u| u.key()).collect();
+        set_version(&mut resource, &version_tag(1));
+        let doc = Document::new(resource);
         let mut tables = self.tables.write().expect("no panics while locked");
         let table = tables.entry(Self::key(scope)).or_default();
         if table.by_id.contains_key(&id) {
             return Err(StoreError::Conflict("id".into()));
         }
-        if let Some(path) = table.taken(unique, &keys, None) {
+        if let Some(path) = table.taken(&options, &keys, None) {
             return Err(StoreError::Conflict(path));
         }
         let seq = table.next_seq;
@@ -567,26 +383,22 @@ impl ResourceStore for MemoryStore {
         let entry = Entry {
             seq,
             version: 1,
-            resource: stored,
+            doc: doc.clone(),
             unique: keys,
-            rendered: OnceLock::new(),
         };
         table.indexes.index(&id, &entry);
         table.order.push(id.clone());
         table.by_id.insert(id, entry);
-        Ok(resource)
+        Ok(doc)
     }
 
-    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        let shared = {
-            let tables = self.tables.read().expect("no panics while locked");
-            tables
-                .get(&Self::key(scope))
-                .and_then(|t| t.by_id.get(id))
-                .map(|e| Arc::clone(&e.resource))
-                .ok_or(StoreError::NotFound)?
-        };
-        Ok(Arc::unwrap_or_clone(shared))
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+        let tables = self.tables.read().expect("no panics while locked");
+        tables
+            .get(&Self::key(scope))
+            .and_then(|t| t.by_id.get(id))
+            .map(|e| e.doc.clone())
+            .ok_or(StoreError::NotFound)
     }
 
     async fn replace(
@@ -594,100 +406,69 @@ impl ResourceStore for MemoryStore {
         scope: &Scope<'_>,
         id: &str,
         mut resource: Value,
-        unique: &[UniqueValue],
-        expected_version: Option<&str>,
-    ) -> Result<Value, StoreError> {
-        let keys = unique_keys(unique);
-        // Copied before the lock is taken, and the old resource dropped after it is
-        // released: the lock is held only to check and swap.
-        let mut stored = resource.clone();
-        let (version, _old) = {
+        options: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        let keys: Vec<(String, String)> = options.unique.iter().map(|u| u.key()).collect();
+        // The old document is dropped after the lock is released: the lock is held only
+        // to check and swap.
+        let (doc, _old) = {
             let mut tables = self.tables.write().expect("no panics while locked");
             let table = tables
                 .get_mut(&Self::key(scope))
                 .ok_or(StoreError::NotFound)?;
             let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
-            Table::check_version(entry, expected_version)?;
-            if let Some(path) = table.taken(unique, &keys, Some(id)) {
+            options.check_version(&version_tag(entry.version))?;
+            if let Some(path) = table.taken(&options, &keys, Some(id)) {
                 return Err(StoreError::Conflict(path));
             }
-            let reindex =
-                entry.unique != keys || external_id(&entry.resource) != external_id(&stored);
+            let reindex = entry.unique != keys || external_id(&entry.doc) != external_id(&resource);
             let entry = table.by_id.get_mut(id).expect("present");
             if reindex {
                 table.indexes.unindex(id, entry);
             }
             entry.version += 1;
-            set_version(&mut stored, entry.version);
-            let old = std::mem::replace(&mut entry.resource, Arc::new(stored));
-            entry.rendered = OnceLock::new();
+            set_version(&mut resource, &version_tag(entry.version));
+            let doc = Document::new(resource);
+            let old = std::mem::replace(&mut entry.doc, doc.clone());
             entry.unique = keys;
             if reindex {
                 table.indexes.index(id, entry);
             }
-            let version = entry.version;
-            (version, old)
+            (doc, old)
         };
-        set_version(&mut resource, version);
-        Ok(resource)
+        Ok(doc)
     }
 
     async fn delete(
         &self,
         scope: &Scope<'_>,
         id: &str,
-        expected_version: Option<&str>,
+        options: WriteOptions,
     ) -> Result<(), StoreError> {
-        let mut tables = self.tables.write().expect("no panics while locked");
-        let table = tables
-            .get_mut(&Self::key(scope))
-            .ok_or(StoreError::NotFound)?;
-        let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
-        Table::check_version(entry, expected_version)?;
-        let seq = entry.seq;
-        let by_id = &table.by_id;
-        if let Ok(at) = table
-            .order
-            .binary_search_by_key(&seq, |id| by_id.get(id).map_or(u64::MAX, |e| e.seq))
-        {
-            table.order.remove(at);
-        }
-        let entry = table.by_id.remove(id).expect("present");
-        table.indexes.unindex(id, &entry);
+        let _old = {
+            let mut tables = self.tables.write().expect("no panics while locked");
+            let table = tables
+                .get_mut(&Self::key(scope))
+                .ok_or(StoreError::NotFound)?;
+            let entry = table.by_id.get(id).ok_or(StoreError::NotFound)?;
+            options.check_version(&version_tag(entry.version))?;
+            let seq = entry.seq;
+            let by_id = &table.by_id;
+            if let Ok(at) = table
+                .order
+                .binary_search_by_key(&seq, |id| by_id.get(id).map_or(u64::MAX, |e| e.seq))
+            {
+                table.order.remove(at);
+            }
+            let entry = table.by_id.remove(id).expect("present");
+            table.indexes.unindex(id, &entry);
+            entry
+        };
         Ok(())
     }
 
-    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        // The page's resources are copied after the lock is released.
-        let shared = self.page(scope, query, |e| Arc::clone(&e.resource))?;
-        Ok(shared.map(Arc::unwrap_or_clone))
-    }
-
-    async fn get_rendered(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<Rendered>, StoreError> {
-        let tables = self.tables.read().expect("no panics while locked");
-        let entry = tables
-            .get(&Self::key(scope))
-            .and_then(|t| t.by_id.get(id))
-            .ok_or(StoreError::NotFound)?;
-        Ok(Some(Rendered {
-            version: Some(version_tag(entry.version)),
-            json: entry.rendered(renderer),
-        }))
-    }
-
-    async fn query_rendered(
-        &self,
-        scope: &Scope<'_>,
-        query: &Query,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<RenderedPage>, StoreError> {
-        let page = self.page(scope, query, |e| e.rendered(renderer))?;
-        Ok(Some(page))
+    async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
+        self.page(scope, query)
     }
 
     async fn change_members(
@@ -696,29 +477,31 @@ impl ResourceStore for MemoryStore {
         id: &str,
         changes: &MemberChanges,
         last_modified: &str,
-        expected_version: Option<&str>,
+        options: WriteOptions,
     ) -> Result<Option<MembersChanged>, StoreError> {
         let mut tables = self.tables.write().expect("no panics while locked");
         let entry = tables
             .get_mut(&Self::key(scope))
             .and_then(|t| t.by_id.get_mut(id))
             .ok_or(StoreError::NotFound)?;
-        Table::check_version(entry, expected_version)?;
+        options.check_version(&version_tag(entry.version))?;
         let name = changes.attribute.to_ascii_lowercase();
         if name == "externalid" || entry.unique.iter().any(|(p, _)| p.starts_with(&name)) {
             // An indexed attribute: the service's read-modify-write keeps the indexes.
             return Ok(None);
         }
-        let resource = Arc::make_mut(&mut entry.resource);
-        let net = changes.apply(resource);
+        // Moved out rather than copied when no reader holds it (a large group's members).
+        let mut resource =
+            std::mem::replace(&mut entry.doc, Document::new(Value::Null)).into_value();
+        let net = changes.apply(&mut resource);
         if net.changed() {
-            entry.rendered = OnceLock::new();
             entry.version += 1;
-            set_version(resource, entry.version);
+            set_version(&mut resource, &version_tag(entry.version));
             if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
                 meta.insert("lastModified".into(), Value::String(last_modified.into()));
             }
         }
+        entry.doc = Document::new(resource);
         Ok(Some(MembersChanged {
             version: version_tag(entry.version),
             net,

@@ -1,36 +1,38 @@
-//! Storage: the trait an application implements, its errors, a reference in-memory store,
-//! and a conformance suite any store can run.
+//! Storage: the trait an application implements, its errors, the stores of this crate,
+//! and (feature `conformance`) a suite any store can run.
 //!
-//! The store gets the whole question. [`ResourceStore::query`] receives the parsed filter
-//! (for stores that translate it, such as SQL), a compiled [`Matcher`] (for those that
-//! evaluate in memory), the sort and the page. Uniqueness and the `If-Match` version check
-//! are part of the writes, so a store enforces them atomically with the write itself:
-//! never as a read followed by a write in the service.
+//! A [`ResourceStore`] keeps JSON documents per tenant and resource type. The service
+//! hands it normalised resources and the whole question: uniqueness and the `If-Match`
+//! version travel with each write as [`WriteOptions`], so that a store checks them
+//! atomically with the write itself, never as a read followed by a write; a list arrives
+//! as a [`Query`] whose filter is compiled once for the resource type, with its sort and
+//! page.
 //!
 //! Every call carries a [`Scope`]: the tenant and the resource type. Nothing crosses
 //! tenants, not even uniqueness.
 //!
-//! Reads that name no attributes may be served from what the store keeps of earlier
-//! answers: [`ResourceStore::get_rendered`] and [`ResourceStore::query_rendered`] hand the
-//! store a [`Renderer`], and a store that keeps its renderings until the resource changes
-//! (both stores here do) answers them by copying JSON. A store that does not implement them
-//! loses nothing but that speed.
+//! Stores hand resources out as [`Document`]s: the JSON, shared. The service keeps what
+//! it makes of a document for a response beside it, so a store that keeps documents in
+//! memory and hands out the same `Document` until the resource changes (as
+//! [`MemoryStore`] does) has its reads answered by copying bytes.
 //!
 //! ```
-//! use scimkit::store::{MemoryStore, Query, ResourceStore, Scope};
+//! use scimkit::schema::Registry;
+//! use scimkit::store::{MemoryStore, Query, ResourceStore, Scope, WriteOptions};
 //! use serde_json::json;
 //!
 //! # futures_lite_block_on(async {
 //! let store = MemoryStore::new();
 //! let scope = Scope::new("acme", "User");
 //! let created = store
-//!     .create(&scope, json!({"id": "u1", "userName": "bjensen"}), &[])
+//!     .create(&scope, json!({"id": "u1", "userName": "bjensen"}), WriteOptions::new())
 //!     .await?;
-//! assert_eq!(created["meta"]["version"], "W/\"1\"");
+//! assert_eq!(created.version(), Some("W/\"1\""));
 //! assert_eq!(store.get(&scope, "u1").await?["userName"], "bjensen");
 //! // Another tenant sees nothing.
 //! assert!(store.get(&Scope::new("globex", "User"), "u1").await.is_err());
-//! let page = store.query(&scope, &Query::default()).await?;
+//! let registry = Registry::scim_default();
+//! let page = store.query(&scope, &Query::new(registry.resource_type("User").unwrap())).await?;
 //! assert_eq!(page.total_results, 1);
 //! # Ok::<(), scimkit::store::StoreError>(())
 //! # });
@@ -44,24 +46,30 @@
 //! ```
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimType};
-use crate::eval::Matcher;
-use crate::filter::{AttrPath, Filter};
 use crate::patch::{MemberChanges, NetChange};
 use crate::schema::UniqueValue;
 
+#[cfg(feature = "conformance")]
+#[cfg_attr(docsrs, doc(cfg(feature = "conformance")))]
 pub mod conformance;
+mod error;
 mod memory;
+mod query;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use query::{paginate, Cursor, Paging, Query, Sort, SortOrder};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
 
 /// Which collection a call is about: a tenant and a resource type.
@@ -83,126 +91,169 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// A store's failure, with the protocol meaning the service needs.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// No resource with that id in that scope.
-    #[error("resource not found")]
-    NotFound,
-    /// A value that must be unique is taken: the attribute's path, as the
-    /// [`UniqueValue`] spells it.
-    #[error("{0} is already taken")]
-    Conflict(String),
-    /// The resource's version is not the one the write expected.
-    #[error("the resource has changed: its version is {current}")]
-    PreconditionFailed {
-        /// The version the resource has now.
-        current: String,
-    },
-    /// A cursor the store did not issue, or no longer honours.
-    #[error("invalid cursor")]
-    InvalidCursor,
-    /// The store cannot answer now.
-    #[error("the store is unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+impl fmt::Display for Scope<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tenant, self.resource_type)
+    }
 }
 
-impl From<StoreError> for ScimError {
-    /// 404, `409 uniqueness`, 412, `400 invalidCursor` or 503. The detail of an
-    /// unavailable store stays out of the response.
-    fn from(err: StoreError) -> ScimError {
-        use http::StatusCode;
-        match err {
-            StoreError::NotFound => {
-                ScimError::new(StatusCode::NOT_FOUND, None, "resource not found")
+/// A resource as a store hands it out: its JSON document, shared, so that cloning a
+/// `Document` copies a pointer. It dereferences to the [`Value`].
+///
+/// A document never changes. The service keeps its JSON rendering of the document beside
+/// it, so handing out the same `Document` again while the resource is unchanged spares
+/// that work; a store that changes what it returns builds a new `Document`, which starts
+/// without any rendering, so nothing stale can be served.
+#[derive(Clone)]
+pub struct Document(Arc<Inner>);
+
+struct Inner {
+    value: Value,
+    /// The service's key and what it made of `value`, when kept.
+    rendered: OnceLock<(u64, Bytes)>,
+}
+
+/// The largest rendering a document keeps (64 KiB): a group of thousands of members is
+/// rendered afresh each time rather than held twice.
+const KEPT_RENDERING_BYTES: usize = 64 * 1024;
+
+impl Document {
+    /// A document holding `value`.
+    pub fn new(value: Value) -> Document {
+        Document(Arc::new(Inner {
+            value,
+            rendered: OnceLock::new(),
+        }))
+    }
+
+    /// The JSON value.
+    pub fn value(&self) -> &Value {
+        &self.0.value
+    }
+
+    /// The JSON value, owned: moved out when this is the only handle, else copied.
+    pub fn into_value(self) -> Value {
+        match Arc::try_unwrap(self.0) {
+            Ok(inner) => inner.value,
+            Err(shared) => shared.value.clone(),
+        }
+    }
+
+    /// The resource's `id`.
+    pub fn id(&self) -> Option<&str> {
+        self.0.value.get("id")?.as_str()
+    }
+
+    /// The resource's `meta.version`, as the store set it.
+    pub fn version(&self) -> Option<&str> {
+        self.0.value.get("meta")?.get("version")?.as_str()
+    }
+
+    /// What `render` makes of the document, kept from an earlier call with the same `key`
+    /// when there was one (`render` must make the same bytes for the same key).
+    pub(crate) fn rendered(&self, key: u64, render: impl FnOnce(&Value) -> Bytes) -> Bytes {
+        if let Some((kept, json)) = self.0.rendered.get() {
+            if *kept == key {
+                return json.clone();
             }
-            StoreError::Conflict(path) => ScimError::new(
-                StatusCode::CONFLICT,
-                Some(ScimType::Uniqueness),
-                format!("{path} is already taken"),
-            ),
-            StoreError::PreconditionFailed { .. } => ScimError::new(
-                StatusCode::PRECONDITION_FAILED,
-                None,
-                "the resource has changed since the version given in If-Match",
-            ),
-            StoreError::InvalidCursor => ScimError::bad_request(
-                ScimType::InvalidCursor,
-                "the cursor is invalid or has expired",
-            ),
-            StoreError::Unavailable(_) => ScimError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                None,
-                "the directory is unavailable; try again later",
-            ),
+            return render(&self.0.value);
         }
+        let json = render(&self.0.value);
+        if json.len() <= KEPT_RENDERING_BYTES {
+            // Another reader may have kept the same bytes meanwhile: either is right.
+            let _ = self.0.rendered.set((key, json.clone()));
+        }
+        json
     }
 }
 
-/// The order of a sorted query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SortOrder {
-    /// Smallest first (the default).
-    #[default]
-    Ascending,
-    /// Largest first.
-    Descending,
-}
+impl Deref for Document {
+    type Target = Value;
 
-/// Which page of the results.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paging {
-    /// Index paging: from the 1-based `start_index`, at most `count` resources.
-    Index {
-        /// The 1-based index of the first resource.
-        start_index: usize,
-        /// The most resources to return.
-        count: usize,
-    },
-    /// Cursor paging (RFC 9865): from `cursor` (the first page when `None`), at most
-    /// `count` resources.
-    Cursor {
-        /// A cursor the store issued, or `None` for the first page.
-        cursor: Option<String>,
-        /// The most resources to return.
-        count: usize,
-    },
-}
-
-impl Default for Paging {
-    fn default() -> Paging {
-        Paging::Index {
-            start_index: 1,
-            count: 100,
-        }
+    fn deref(&self) -> &Value {
+        &self.0.value
     }
 }
 
-/// A query: filter, sort and page.
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    /// The parsed filter, for stores that translate it.
-    pub filter: Option<Filter>,
-    /// The same filter compiled against the resource type, for stores that evaluate in
-    /// memory. Present whenever `filter` is.
-    pub matcher: Option<Matcher>,
-    /// The attribute to sort by; unsorted queries come in a stable order of the store's
-    /// choosing.
-    pub sort_by: Option<AttrPath>,
-    /// The sort order.
-    pub sort_order: SortOrder,
-    /// Whether `sort_by` is `caseExact` (sorted by code point) rather than sorted without
-    /// case (the default, as for `userName`).
-    pub sort_case_exact: bool,
-    /// The page.
-    pub paging: Paging,
+impl From<Value> for Document {
+    fn from(value: Value) -> Document {
+        Document::new(value)
+    }
 }
 
-/// One page of a query's results: the resources as JSON values, or (as a
-/// [`RenderedPage`]) as the JSON a [`Renderer`] made of them.
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.value == other.0.value
+    }
+}
+
+impl fmt::Debug for Document {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0.value, f)
+    }
+}
+
+/// What a write requires besides the resource: the values it must keep unique and the
+/// version it expects to replace. Built with [`WriteOptions::new`] and the `with_`
+/// methods; fields can be read directly.
+///
+/// ```
+/// use scimkit::schema::UniqueValue;
+/// use scimkit::store::{StoreError, WriteOptions};
+/// use serde_json::json;
+///
+/// let options = WriteOptions::new()
+///     .with_unique(vec![UniqueValue::new("userName", json!("bjensen"), false)])
+///     .with_if_match("W/\"3\"");
+/// assert!(options.check_version("W/\"3\"").is_ok());
+/// assert!(matches!(options.check_version("W/\"4\""), Err(StoreError::PreconditionFailed { .. })));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page<R = Value> {
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Values no other resource of the scope may hold after the write: compare them by
+    /// [`UniqueValue::key`]; a taken one fails the write with [`StoreError::Conflict`]
+    /// naming its path.
+    pub unique: Vec<UniqueValue>,
+    /// The version the resource must have for the write to happen (its `meta.version`,
+    /// compared exactly); another fails the write with
+    /// [`StoreError::PreconditionFailed`]. `None`: any version.
+    pub if_match: Option<String>,
+}
+
+impl WriteOptions {
+    /// No unique values, any version.
+    pub fn new() -> WriteOptions {
+        WriteOptions::default()
+    }
+
+    /// With these values to keep unique.
+    pub fn with_unique(mut self, unique: Vec<UniqueValue>) -> WriteOptions {
+        self.unique = unique;
+        self
+    }
+
+    /// On condition that the stored version is `version`.
+    pub fn with_if_match(mut self, version: impl Into<String>) -> WriteOptions {
+        self.if_match = Some(version.into());
+        self
+    }
+
+    /// `Ok` when the write may replace a resource whose version is `current`, else
+    /// [`StoreError::PreconditionFailed`].
+    pub fn check_version(&self, current: &str) -> Result<(), StoreError> {
+        match &self.if_match {
+            Some(expected) if expected != current => Err(StoreError::PreconditionFailed {
+                current: current.to_owned(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One page of a query's results.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page<R = Document> {
     /// The resources of the page.
     pub resources: Vec<R>,
     /// How many resources match in all.
@@ -211,58 +262,9 @@ pub struct Page<R = Value> {
     pub next_cursor: Option<String>,
 }
 
-/// How the service writes a resource into a response that names no attributes: the
-/// resource as stored, less what the schema never returns, as JSON.
-///
-/// A store that keeps documents in memory may keep what a renderer made of each one (see
-/// [`ResourceStore::query_rendered`]) and hand it out again until the resource changes:
-/// renderers with the same [`key`](Renderer::key) make the same bytes of the same
-/// resource, so the key tells whether a kept rendering is the one asked for.
-#[derive(Clone, Copy)]
-pub struct Renderer<'a> {
-    key: u64,
-    render: &'a (dyn Fn(&Value) -> Bytes + Send + Sync),
-}
-
-impl<'a> Renderer<'a> {
-    /// A renderer: `render` must make the same bytes of the same resource every time it
-    /// is called with the same `key`.
-    pub fn new(key: u64, render: &'a (dyn Fn(&Value) -> Bytes + Send + Sync)) -> Renderer<'a> {
-        Renderer { key, render }
-    }
-
-    /// What identifies this way of rendering.
-    pub fn key(&self) -> u64 {
-        self.key
-    }
-
-    /// The resource as JSON for a response.
-    pub fn render(&self, resource: &Value) -> Bytes {
-        (self.render)(resource)
-    }
-}
-
-impl fmt::Debug for Renderer<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Renderer").field("key", &self.key).finish()
-    }
-}
-
-/// One resource as a [`Renderer`] made it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    /// The resource's `meta.version`, for the `ETag`.
-    pub version: Option<String>,
-    /// The resource as JSON.
-    pub json: Bytes,
-}
-
-/// A page of resources as a [`Renderer`] made them, each a JSON document.
-pub type RenderedPage = Page<Bytes>;
-
 impl<R> Page<R> {
     /// The same page with each resource made `f` of it.
-    pub(crate) fn map<S>(self, f: impl FnMut(R) -> S) -> Page<S> {
+    pub fn map<S>(self, f: impl FnMut(R) -> S) -> Page<S> {
         Page {
             resources: self.resources.into_iter().map(f).collect(),
             total_results: self.total_results,
@@ -280,59 +282,173 @@ pub struct MembersChanged {
     pub net: NetChange,
 }
 
-/// The storage an application provides: a JSON document store per tenant and resource
-/// type with atomic uniqueness and version checks.
+/// The storage an application provides: JSON documents per tenant and resource type, with
+/// uniqueness and version checks made atomically with each write.
 ///
-/// Resources come in normalised, with `id` set. The store sets `meta.version` on every
-/// write, a weak entity tag that changes whenever the resource does (the reference store
-/// counts: `W/"1"`, `W/"2"`, …). `expected_version`, when given, must equal the stored
-/// version or the write fails with [`StoreError::PreconditionFailed`]; `unique` lists the
-/// values no other resource of the scope may hold, compared without case unless
-/// `case_exact`.
+/// Implement it with the [`async_trait`](macro@crate::async_trait) attribute, which this
+/// crate re-exports (a plain `async fn` in the impl does not match the trait's
+/// signatures):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// use scimkit::async_trait;
+/// use scimkit::store::{
+///     paginate, set_version, version_tag, Document, Page, Query, ResourceStore, Scope,
+///     StoreError, WriteOptions,
+/// };
+/// use serde_json::Value;
+///
+/// /// Resources in insertion order, by tenant and resource type.
+/// #[derive(Default)]
+/// struct ListStore {
+///     rows: Mutex<HashMap<(String, String), Vec<Row>>>,
+/// }
+///
+/// struct Row {
+///     seq: u64,
+///     version: u64,
+///     doc: Document,
+///     unique: Vec<(String, String)>,
+/// }
+///
+/// impl ListStore {
+///     fn key(scope: &Scope<'_>) -> (String, String) {
+///         (scope.tenant.to_owned(), scope.resource_type.to_owned())
+///     }
+/// }
+///
+/// /// The first key of `options.unique` another row holds: its attribute's path.
+/// fn taken(rows: &[Row], options: &WriteOptions, id: &str) -> Option<String> {
+///     options.unique.iter().find_map(|u| {
+///         let key = u.key();
+///         rows.iter()
+///             .any(|r| r.doc.id() != Some(id) && r.unique.contains(&key))
+///             .then(|| u.path.clone())
+///     })
+/// }
+///
+/// #[async_trait]
+/// impl ResourceStore for ListStore {
+///     async fn create(&self, scope: &Scope<'_>, mut resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
+///         let mut all = self.rows.lock().unwrap();
+///         let rows = all.entry(Self::key(scope)).or_default();
+///         let id = resource["id"].as_str().unwrap_or_default().to_owned();
+///         if rows.iter().any(|r| r.doc.id() == Some(id.as_str())) {
+///             return Err(StoreError::Conflict("id".into()));
+///         }
+///         if let Some(path) = taken(rows, &options, &id) {
+///             return Err(StoreError::Conflict(path));
+///         }
+///         set_version(&mut resource, &version_tag(1));
+///         let doc = Document::new(resource);
+///         let seq = rows.last().map_or(0, |r| r.seq + 1);
+///         let unique = options.unique.iter().map(|u| u.key()).collect();
+///         rows.push(Row { seq, version: 1, doc: doc.clone(), unique });
+///         Ok(doc)
+///     }
+///
+///     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+///         let all = self.rows.lock().unwrap();
+///         let rows = all.get(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         let row = rows.iter().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         Ok(row.doc.clone())
+///     }
+///
+///     async fn replace(&self, scope: &Scope<'_>, id: &str, mut resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
+///         let mut all = self.rows.lock().unwrap();
+///         let rows = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         if let Some(path) = taken(rows, &options, id) {
+///             return Err(StoreError::Conflict(path));
+///         }
+///         let row = rows.iter_mut().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         options.check_version(&version_tag(row.version))?;
+///         row.version += 1;
+///         set_version(&mut resource, &version_tag(row.version));
+///         row.doc = Document::new(resource);
+///         row.unique = options.unique.iter().map(|u| u.key()).collect();
+///         Ok(row.doc.clone())
+///     }
+///
+///     async fn delete(&self, scope: &Scope<'_>, id: &str, options: WriteOptions) -> Result<(), StoreError> {
+///         let mut all = self.rows.lock().unwrap();
+///         let rows = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         let at = rows.iter().position(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         options.check_version(&version_tag(rows[at].version))?;
+///         rows.remove(at);
+///         Ok(())
+///     }
+///
+///     async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
+///         let all = self.rows.lock().unwrap();
+///         let rows = all.get(&Self::key(scope)).map(Vec::as_slice).unwrap_or_default();
+///         let matched: Vec<&Row> = rows.iter().filter(|r| query.matches(&r.doc)).collect();
+///         let next = rows.last().map_or(0, |r| r.seq + 1);
+///         let page = paginate(matched, query, |r| r.seq, |r| r.doc.value(), |seq| seq < next)?;
+///         Ok(page.map(|r| r.doc.clone()))
+///     }
+/// }
+/// ```
+///
+/// Resources come in normalised, with `id` and `meta` set by the service. The store sets
+/// `meta.version` on every write: a weak entity tag that changes whenever the resource
+/// does ([`version_tag`] makes them from a counter: `W/"1"`, `W/"2"`, …). What a write
+/// returns, and every read until the next write, carries that version.
+///
+/// [`change_members`](ResourceStore::change_members) is optional: a store that keeps a
+/// group's members apart (a table, say) implements it so that a membership PATCH of a
+/// large group costs what the change costs. A store that wraps another should forward it
+/// too; `#[warn(clippy::missing_trait_methods)]` on the wrapper's `impl` names any method
+/// left to its default. `Arc`, `Box` and `&` of a store are stores, forwarding every
+/// method.
+///
+/// Check a store with the conformance suite (feature `conformance`): one test per rule.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
-    /// Stores a new resource; returns it as stored.
+    /// Stores a new resource. Fails with [`StoreError::Conflict`] when its `id` or one of
+    /// `options.unique` is taken in the scope. Returns the resource as stored (with its
+    /// `meta.version`).
     async fn create(
         &self,
         scope: &Scope<'_>,
         resource: Value,
-        unique: &[UniqueValue],
-    ) -> Result<Value, StoreError>;
+        options: WriteOptions,
+    ) -> Result<Document, StoreError>;
 
     /// The resource with this id.
-    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError>;
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError>;
 
-    /// Replaces the resource with this id; returns it as stored.
+    /// Replaces the resource with this id, on condition of `options.if_match`, keeping
+    /// `options.unique` unique among the others. Returns the resource as stored.
     async fn replace(
         &self,
         scope: &Scope<'_>,
         id: &str,
         resource: Value,
-        unique: &[UniqueValue],
-        expected_version: Option<&str>,
-    ) -> Result<Value, StoreError>;
+        options: WriteOptions,
+    ) -> Result<Document, StoreError>;
 
-    /// Deletes the resource with this id.
+    /// Deletes the resource with this id, on condition of `options.if_match`.
     async fn delete(
         &self,
         scope: &Scope<'_>,
         id: &str,
-        expected_version: Option<&str>,
+        options: WriteOptions,
     ) -> Result<(), StoreError>;
 
-    /// The page of resources matching the query, and how many match in all.
-    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError>;
+    /// The page of resources the query asks for, and how many match in all.
+    async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError>;
 
     /// Applies member changes to the resource with this id without the service reading
-    /// and rewriting it whole, so that a change to a 100,000-member group costs what the
-    /// change costs. Returns the resource's version afterwards and what changed (the
-    /// [`NetChange`] of [`MemberChanges::apply`], or of applying the same rule in a
+    /// and rewriting it whole. Returns the resource's version afterwards and what changed
+    /// (the [`NetChange`] of [`MemberChanges::apply`], or of applying the same rule in a
     /// database), or `Ok(None)` when the store does not take such changes (the default):
     /// the service then reads, patches and replaces.
     ///
     /// The changes mean what [`MemberChanges::apply`] does. When they change the
     /// resource, the store sets `meta.lastModified` to `last_modified` and gives it a new
-    /// version; when not, both stay. `expected_version` is checked as for
+    /// version; when not, both stay. `options.if_match` is checked as for
     /// [`replace`](Self::replace).
     async fn change_members(
         &self,
@@ -340,146 +456,88 @@ pub trait ResourceStore: Send + Sync {
         id: &str,
         changes: &MemberChanges,
         last_modified: &str,
-        expected_version: Option<&str>,
+        options: WriteOptions,
     ) -> Result<Option<MembersChanged>, StoreError> {
-        let _ = (scope, id, changes, last_modified, expected_version);
-        Ok(None)
-    }
-
-    /// The resource with this id as `renderer` makes it, or `Ok(None)` when the store
-    /// does not keep renderings (the default): the service then calls
-    /// [`get`](Self::get) and renders the resource itself.
-    ///
-    /// A store that keeps renderings answers exactly what `renderer.render(&get(…))`
-    /// would: the rendering of the resource as it is now, never of an earlier version.
-    async fn get_rendered(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<Rendered>, StoreError> {
-        let _ = (scope, id, renderer);
-        Ok(None)
-    }
-
-    /// [`query`](Self::query) with each resource as `renderer` makes it, or `Ok(None)`
-    /// when the store does not keep renderings (the default). As for
-    /// [`get_rendered`](Self::get_rendered), the answer is exactly what rendering each
-    /// resource of [`query`](Self::query)'s page would give; a store that wraps another
-    /// and changes the documents it returns must not pass this call through unchanged.
-    async fn query_rendered(
-        &self,
-        scope: &Scope<'_>,
-        query: &Query,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<RenderedPage>, StoreError> {
-        let _ = (scope, query, renderer);
+        let _ = (scope, id, changes, last_modified, options);
         Ok(None)
     }
 }
 
-#[async_trait]
-impl<S: ResourceStore + ?Sized> ResourceStore for std::sync::Arc<S> {
-    async fn create(
-        &self,
-        scope: &Scope<'_>,
-        resource: Value,
-        unique: &[UniqueValue],
-    ) -> Result<Value, StoreError> {
-        (**self).create(scope, resource, unique).await
-    }
-    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        (**self).get(scope, id).await
-    }
-    async fn replace(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        resource: Value,
-        unique: &[UniqueValue],
-        expected_version: Option<&str>,
-    ) -> Result<Value, StoreError> {
-        (**self)
-            .replace(scope, id, resource, unique, expected_version)
-            .await
-    }
-    async fn delete(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> Result<(), StoreError> {
-        (**self).delete(scope, id, expected_version).await
-    }
-    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        (**self).query(scope, query).await
-    }
-    async fn change_members(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        changes: &MemberChanges,
-        last_modified: &str,
-        expected_version: Option<&str>,
-    ) -> Result<Option<MembersChanged>, StoreError> {
-        (**self)
-            .change_members(scope, id, changes, last_modified, expected_version)
-            .await
-    }
-    async fn get_rendered(
-        &self,
-        scope: &Scope<'_>,
-        id: &str,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<Rendered>, StoreError> {
-        (**self).get_rendered(scope, id, renderer).await
-    }
-    async fn query_rendered(
-        &self,
-        scope: &Scope<'_>,
-        query: &Query,
-        renderer: &Renderer<'_>,
-    ) -> Result<Option<RenderedPage>, StoreError> {
-        (**self).query_rendered(scope, query, renderer).await
-    }
+macro_rules! forward {
+    ($($ty:ty),*) => {$(
+        #[async_trait]
+        impl<S: ResourceStore + ?Sized> ResourceStore for $ty {
+            async fn create(
+                &self,
+                scope: &Scope<'_>,
+                resource: Value,
+                options: WriteOptions,
+            ) -> Result<Document, StoreError> {
+                (**self).create(scope, resource, options).await
+            }
+
+            async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+                (**self).get(scope, id).await
+            }
+
+            async fn replace(
+                &self,
+                scope: &Scope<'_>,
+                id: &str,
+                resource: Value,
+                options: WriteOptions,
+            ) -> Result<Document, StoreError> {
+                (**self).replace(scope, id, resource, options).await
+            }
+
+            async fn delete(
+                &self,
+                scope: &Scope<'_>,
+                id: &str,
+                options: WriteOptions,
+            ) -> Result<(), StoreError> {
+                (**self).delete(scope, id, options).await
+            }
+
+            async fn query(
+                &self,
+                scope: &Scope<'_>,
+                query: &Query<'_>,
+            ) -> Result<Page, StoreError> {
+                (**self).query(scope, query).await
+            }
+
+            async fn change_members(
+                &self,
+                scope: &Scope<'_>,
+                id: &str,
+                changes: &MemberChanges,
+                last_modified: &str,
+                options: WriteOptions,
+            ) -> Result<Option<MembersChanged>, StoreError> {
+                (**self)
+                    .change_members(scope, id, changes, last_modified, options)
+                    .await
+            }
+        }
+    )*};
 }
 
-/// The keys under which unique values are held: (attribute path, lower case; the value,
-/// lower-cased unless `caseExact`).
-pub(crate) fn unique_keys(unique: &[UniqueValue]) -> Vec<(String, String)> {
-    unique
-        .iter()
-        .map(|u| {
-            let text = match &u.value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let key = if u.case_exact {
-                text
-            } else {
-                text.to_lowercase()
-            };
-            (u.path.to_ascii_lowercase(), key)
-        })
-        .collect()
-}
+forward!(Arc<S>, Box<S>, &S);
 
-/// The `id` of a resource to create.
-pub(crate) fn resource_id(resource: &Value) -> Result<String, StoreError> {
-    resource
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| StoreError::Unavailable("a resource to store needs an id".into()))
-}
-
-/// A version number as a weak entity tag.
-pub(crate) fn version_tag(version: u64) -> String {
+/// A version number as a weak entity tag: `W/"3"`.
+pub fn version_tag(version: u64) -> String {
     format!("W/\"{version}\"")
 }
 
-impl fmt::Display for Scope<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.tenant, self.resource_type)
+/// Sets `meta.version` of a resource (a JSON object; anything else is left alone).
+pub fn set_version(resource: &mut Value, version: &str) {
+    if let Some(obj) = resource.as_object_mut() {
+        let meta = obj
+            .entry("meta")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut() {
+            meta.insert("version".into(), Value::String(version.to_owned()));
+        }
     }
 }

@@ -1,6 +1,8 @@
-//! Reads and pages served from the store's renderings answer exactly what reading,
-//! projecting and serialising does, for the in-memory and the SQLite store: the same
-//! service over the same data through a store that keeps no renderings is the reference.
+//! Reads and pages answered from renderings kept beside the stores' documents answer
+//! exactly what reading, projecting and serialising does, for the in-memory and the
+//! SQLite store: the same service over the same data through a store that hands out
+//! documents of its own is the reference. A wrapper that changes documents is never
+//! answered with a rendering of the documents it wraps.
 
 #![cfg(feature = "sqlite")]
 
@@ -12,49 +14,85 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use common::{call, TOKEN};
 use scimkit::auth::BearerToken;
-use scimkit::schema::UniqueValue;
+use scimkit::patch::MemberChanges;
 use scimkit::service::ScimService;
-use scimkit::store::{MemoryStore, Page, Query, ResourceStore, Scope, SqliteStore, StoreError};
+use scimkit::store::{
+    Document, MembersChanged, MemoryStore, Page, Query, ResourceStore, Scope, SqliteStore,
+    StoreError, WriteOptions,
+};
 use serde_json::{json, Value};
 
-/// Passes every call but the rendered ones to the store it wraps: the service must render.
-struct Plain<S>(Arc<S>);
+/// Passes every call to the store it wraps, but hands out documents of its own making, so
+/// that nothing the service kept beside the wrapped store's documents is reused: the
+/// service renders every time. With `decorate`, it also adds an attribute to every
+/// document it reads, as a wrapper that changes documents would.
+struct Fresh<S: ?Sized> {
+    inner: Arc<S>,
+    decorate: bool,
+}
+
+impl<S: ?Sized> Fresh<S> {
+    fn plain(inner: Arc<S>) -> Fresh<S> {
+        Fresh {
+            inner,
+            decorate: false,
+        }
+    }
+
+    fn doc(&self, doc: Document) -> Document {
+        let mut value = doc.into_value();
+        if self.decorate {
+            value["nickName"] = json!("from the wrapper");
+        }
+        Document::new(value)
+    }
+}
 
 #[async_trait]
-impl<S: ResourceStore> ResourceStore for Plain<S> {
+#[warn(clippy::missing_trait_methods)]
+impl<S: ResourceStore + ?Sized> ResourceStore for Fresh<S> {
     async fn create(
         &self,
         scope: &Scope<'_>,
         resource: Value,
-        unique: &[UniqueValue],
-    ) -> Result<Value, StoreError> {
-        self.0.create(scope, resource, unique).await
+        options: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        Ok(self.doc(self.inner.create(scope, resource, options).await?))
     }
-    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        self.0.get(scope, id).await
+    async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+        Ok(self.doc(self.inner.get(scope, id).await?))
     }
     async fn replace(
         &self,
         scope: &Scope<'_>,
         id: &str,
         resource: Value,
-        unique: &[UniqueValue],
-        expected_version: Option<&str>,
-    ) -> Result<Value, StoreError> {
-        self.0
-            .replace(scope, id, resource, unique, expected_version)
-            .await
+        options: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        Ok(self.doc(self.inner.replace(scope, id, resource, options).await?))
     }
     async fn delete(
         &self,
         scope: &Scope<'_>,
         id: &str,
-        expected_version: Option<&str>,
+        options: WriteOptions,
     ) -> Result<(), StoreError> {
-        self.0.delete(scope, id, expected_version).await
+        self.inner.delete(scope, id, options).await
     }
-    async fn query(&self, scope: &Scope<'_>, query: &Query) -> Result<Page, StoreError> {
-        self.0.query(scope, query).await
+    async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
+        Ok(self.inner.query(scope, query).await?.map(|d| self.doc(d)))
+    }
+    async fn change_members(
+        &self,
+        scope: &Scope<'_>,
+        id: &str,
+        changes: &MemberChanges,
+        last_modified: &str,
+        options: WriteOptions,
+    ) -> Result<Option<MembersChanged>, StoreError> {
+        self.inner
+            .change_members(scope, id, changes, last_modified, options)
+            .await
     }
 }
 
@@ -114,7 +152,7 @@ async fn sqlite_store_renders_a_group_push() {
 
 async fn rendered_reads_and_pages_equal_the_plain_ones<S: ResourceStore + 'static>(store: Arc<S>) {
     let fast = service(store.clone());
-    let plain = service(Plain(store));
+    let plain = service(Fresh::plain(store));
     let mut ids = Vec::new();
     for i in 0..5 {
         let (status, body, _) = call(
@@ -223,7 +261,7 @@ async fn rendered_reads_and_pages_equal_the_plain_ones<S: ResourceStore + 'stati
 
 async fn a_group_push_shows_in_the_rendered_group<S: ResourceStore + 'static>(store: Arc<S>) {
     let fast = service(store.clone());
-    let plain = service(Plain(store));
+    let plain = service(Fresh::plain(store));
     let (_, group, _) = call(
         &fast,
         "POST",
@@ -262,4 +300,38 @@ async fn a_group_push_shows_in_the_rendered_group<S: ResourceStore + 'static>(st
         "the page shows the member: {}",
         list.1
     );
+}
+
+/// A wrapper that changes the documents it reads is answered with its own documents, even
+/// after the service rendered the wrapped store's documents for another service.
+#[tokio::test]
+async fn a_wrapper_that_changes_documents_is_never_answered_from_the_wrapped_renderings() {
+    for store in [
+        Arc::new(MemoryStore::new()) as Arc<dyn ResourceStore>,
+        sqlite("wrapper"),
+    ] {
+        let direct = service(store.clone());
+        let wrapped = service(Fresh {
+            inner: store,
+            decorate: true,
+        });
+        let (status, created, _) = call(
+            &direct,
+            "POST",
+            "/scim/v2/Users",
+            Some(json!({"userName": "bjensen"})),
+            &[],
+        )
+        .await;
+        assert_eq!(status, 201);
+        let uri = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+        for reads in 0..2 {
+            let (_, body, _) = raw(&direct, "GET", &uri, &[]).await;
+            assert!(!body.contains("from the wrapper"), "read {reads}: {body}");
+            let (_, body, _) = raw(&wrapped, "GET", &uri, &[]).await;
+            assert!(body.contains("from the wrapper"), "read {reads}: {body}");
+            let (_, body, _) = raw(&wrapped, "GET", "/scim/v2/Users", &[]).await;
+            assert!(body.contains("from the wrapper"), "page {reads}: {body}");
+        }
+    }
 }

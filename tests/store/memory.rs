@@ -3,14 +3,27 @@
 
 use std::sync::Arc;
 
-use scimkit::schema::UniqueValue;
-use scimkit::store::{conformance, MemoryStore, Query, ResourceStore, Scope, StoreError};
+use scimkit::schema::{Registry, UniqueValue};
+use scimkit::store::{MemoryStore, Paging, Query, ResourceStore, Scope, StoreError, WriteOptions};
 use scimkit::{ScimError, ScimType};
 use serde_json::json;
 
+mod conformance {
+    use scimkit::store::MemoryStore;
+
+    scimkit::store_conformance_tests!(MemoryStore::new());
+}
+
+/// Every rule of the suite, also as the list a store author can run by name.
 #[tokio::test]
-async fn passes_the_conformance_suite() {
-    conformance::run(&MemoryStore::new(), "memory").await;
+async fn every_rule_of_the_list_passes() {
+    let store = MemoryStore::new();
+    assert_eq!(scimkit::store::conformance::RULES.len(), 13);
+    scimkit::store::conformance::run_all(&store, "listed").await;
+}
+
+fn unique(name: &str) -> WriteOptions {
+    WriteOptions::new().with_unique(vec![UniqueValue::new("userName", json!(name), false)])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,16 +33,11 @@ async fn a_hundred_concurrent_creates_of_one_user_name_give_one_success() {
     for i in 0..100 {
         let store = Arc::clone(&store);
         tasks.push(tokio::spawn(async move {
-            let unique = [UniqueValue {
-                path: "userName".into(),
-                value: json!(if i % 2 == 0 { "BJensen" } else { "bjensen" }),
-                case_exact: false,
-            }];
             store
                 .create(
                     &Scope::new("t", "User"),
                     json!({"id": format!("u{i}"), "userName": "bjensen"}),
-                    &unique,
+                    unique(if i % 2 == 0 { "BJensen" } else { "bjensen" }),
                 )
                 .await
         }));
@@ -71,8 +79,13 @@ async fn store_errors_become_scim_errors() {
             Some(ScimType::InvalidCursor),
         ),
         (
-            StoreError::Unavailable("disk full at /var/lib/secret".into()),
+            StoreError::unavailable("disk full at /var/lib/secret"),
             503,
+            None,
+        ),
+        (
+            StoreError::internal("bad JSON in row 7 of /var/lib/secret"),
+            500,
             None,
         ),
     ];
@@ -92,22 +105,16 @@ async fn store_errors_become_scim_errors() {
 #[tokio::test]
 async fn an_unsorted_query_of_an_empty_scope_is_an_empty_page() {
     let store = MemoryStore::new();
+    let registry = Registry::scim_default();
+    let everyone = Query::new(registry.resource_type("User").unwrap());
     let page = store
-        .query(&Scope::new("nobody", "User"), &Query::default())
+        .query(&Scope::new("nobody", "User"), &everyone)
         .await
         .unwrap();
     assert_eq!(
         (page.total_results, page.resources.len(), page.next_cursor),
         (0, 0, None)
     );
-}
-
-fn user_name(name: &str) -> UniqueValue {
-    UniqueValue {
-        path: "userName".into(),
-        value: json!(name),
-        case_exact: false,
-    }
 }
 
 /// The ids of a page by index.
@@ -117,13 +124,11 @@ async fn page_ids(
     start: usize,
     count: usize,
 ) -> Vec<String> {
-    let query = Query {
-        paging: scimkit::store::Paging::Index {
-            start_index: start,
-            count,
-        },
-        ..Query::default()
-    };
+    let registry = Registry::scim_default();
+    let query = Query::new(registry.resource_type("User").unwrap()).with_paging(Paging::Index {
+        start_index: start,
+        count,
+    });
     let page = store.query(scope, &query).await.unwrap();
     page.resources
         .iter()
@@ -141,13 +146,16 @@ async fn index_pages_stay_in_insertion_order_across_deletes() {
             .create(
                 &scope,
                 json!({"id": format!("u{i}"), "userName": name}),
-                &[user_name(&name)],
+                unique(&name),
             )
             .await
             .unwrap();
     }
     for gone in ["u0", "u17", "u18", "u49"] {
-        store.delete(&scope, gone, None).await.unwrap();
+        store
+            .delete(&scope, gone, WriteOptions::new())
+            .await
+            .unwrap();
     }
     let expected: Vec<String> = (0..50)
         .filter(|i| ![0, 17, 18, 49].contains(i))
@@ -165,17 +173,15 @@ async fn index_pages_stay_in_insertion_order_across_deletes() {
         .create(
             &scope,
             json!({"id": "u0", "userName": "again"}),
-            &[user_name("again")],
+            unique("again"),
         )
         .await
         .unwrap();
     assert_eq!(page_ids(&store, &scope, 46, 10).await, ["u48", "u0"]);
+    let registry = Registry::scim_default();
+    let everyone = Query::new(registry.resource_type("User").unwrap());
     assert_eq!(
-        store
-            .query(&scope, &Query::default())
-            .await
-            .unwrap()
-            .total_results,
+        store.query(&scope, &everyone).await.unwrap().total_results,
         47
     );
 }
@@ -184,21 +190,17 @@ async fn index_pages_stay_in_insertion_order_across_deletes() {
 async fn a_replace_moves_the_indexes_only_when_the_indexed_values_change() {
     let store = MemoryStore::new();
     let scope = Scope::new("t", "User");
+    let registry = Registry::scim_default();
     let lookup = |filter: &str| {
-        let parsed: scimkit::filter::Filter = filter.parse().unwrap();
-        Query {
-            matcher: Some(
-                scimkit::eval::Matcher::new(&parsed, &scimkit::eval::TypeMap::scim_core()).unwrap(),
-            ),
-            filter: Some(parsed),
-            ..Query::default()
-        }
+        Query::new(registry.resource_type("User").unwrap())
+            .with_filter(filter.parse().unwrap())
+            .unwrap()
     };
     store
         .create(
             &scope,
             json!({"id": "u1", "userName": "ann", "externalId": "e1"}),
-            &[user_name("ann")],
+            unique("ann"),
         )
         .await
         .unwrap();
@@ -208,8 +210,7 @@ async fn a_replace_moves_the_indexes_only_when_the_indexed_values_change() {
             &scope,
             "u1",
             json!({"id": "u1", "userName": "ann", "externalId": "e1", "title": "Boss"}),
-            &[user_name("ann")],
-            None,
+            unique("ann"),
         )
         .await
         .unwrap();
@@ -229,8 +230,7 @@ async fn a_replace_moves_the_indexes_only_when_the_indexed_values_change() {
             &scope,
             "u1",
             json!({"id": "u1", "userName": "bob", "externalId": "e2"}),
-            &[user_name("bob")],
-            None,
+            unique("bob"),
         )
         .await
         .unwrap();
@@ -247,7 +247,7 @@ async fn a_replace_moves_the_indexes_only_when_the_indexed_values_change() {
         .create(
             &scope,
             json!({"id": "u2", "userName": "ann"}),
-            &[user_name("ann")],
+            unique("ann"),
         )
         .await
         .expect("ann is free again");

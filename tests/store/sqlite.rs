@@ -4,7 +4,8 @@
 
 #![cfg(feature = "sqlite")]
 
-use scimkit::store::{conformance, ResourceStore, Scope, SqliteStore};
+use scimkit::schema::{Registry, UniqueValue};
+use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore, WriteOptions};
 use serde_json::json;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -14,15 +15,34 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     dir.join("scim.db")
 }
 
-#[tokio::test]
-async fn passes_the_conformance_suite_on_a_file() {
-    let store = SqliteStore::open(temp_db("conformance")).unwrap();
-    conformance::run(&store, "sqlite").await;
+/// The suite on a file, each rule with a database of its own.
+mod conformance_on_a_file {
+    use scimkit::store::SqliteStore;
+
+    fn fresh() -> SqliteStore {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SqliteStore::open(super::temp_db(&format!("conformance-{n}"))).unwrap()
+    }
+
+    scimkit::store_conformance_tests!(fresh());
 }
 
-#[tokio::test]
-async fn passes_the_conformance_suite_in_memory() {
-    conformance::run(&SqliteStore::in_memory().unwrap(), "sqlite-memory").await;
+mod conformance_in_memory {
+    use scimkit::store::SqliteStore;
+
+    scimkit::store_conformance_tests!(SqliteStore::in_memory().unwrap());
+}
+
+fn unique(name: &str) -> WriteOptions {
+    WriteOptions::new().with_unique(vec![UniqueValue::new("userName", json!(name), false)])
+}
+
+fn users_page(registry: &Registry, count: usize) -> Query<'_> {
+    Query::new(registry.resource_type("User").unwrap()).with_paging(Paging::Index {
+        start_index: 1,
+        count,
+    })
 }
 
 #[tokio::test]
@@ -33,14 +53,18 @@ async fn what_was_written_is_there_after_reopening() {
     {
         let store = SqliteStore::open(&path).unwrap();
         store
-            .create(&users, json!({"id": "u1", "userName": "bjensen"}), &[])
+            .create(
+                &users,
+                json!({"id": "u1", "userName": "bjensen"}),
+                WriteOptions::new(),
+            )
             .await
             .unwrap();
         store
             .create(
                 &groups,
                 json!({"id": "g1", "displayName": "Ops", "members": [{"value": "u1"}]}),
-                &[],
+                WriteOptions::new(),
             )
             .await
             .unwrap();
@@ -53,14 +77,6 @@ async fn what_was_written_is_there_after_reopening() {
     let group = store.get(&groups, "g1").await.unwrap();
     assert_eq!(group["members"], json!([{"value": "u1"}]));
     assert_eq!(group["meta"]["version"], "W/\"1\"");
-}
-
-fn user_name(name: &str) -> scimkit::schema::UniqueValue {
-    scimkit::schema::UniqueValue {
-        path: "userName".into(),
-        value: json!(name),
-        case_exact: false,
-    }
 }
 
 /// Writes are committed in groups: many at once, some failing half-way (an id that is
@@ -77,7 +93,7 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
             .create(
                 &users,
                 json!({"id": format!("u{i}"), "userName": name}),
-                &[user_name(&name)],
+                unique(&name),
             )
             .await
             .unwrap();
@@ -93,7 +109,7 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
                         let name = format!("new{}", i / 6);
                         let id = format!("n{i}");
                         let r = store
-                            .create(&users, json!({"id": id, "userName": name}), &[user_name(&name)])
+                            .create(&users, json!({"id": id, "userName": name}), unique(&name))
                             .await;
                         (i, r.map(|_| ()))
                     }
@@ -107,8 +123,7 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
                                 &users,
                                 &format!("u{n}"),
                                 json!({"id": format!("u{n}"), "userName": name, "title": format!("t{i}")}),
-                                &[user_name(&name)],
-                                Some(expected),
+                                unique(&name).with_if_match(expected),
                             )
                             .await;
                         (i, r.map(|_| ()))
@@ -117,7 +132,7 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
                     _ => {
                         let name = format!("USER{}", i % 50);
                         let r = store
-                            .create(&users, json!({"id": format!("x{i}"), "userName": name}), &[user_name(&name)])
+                            .create(&users, json!({"id": format!("x{i}"), "userName": name}), unique(&name))
                             .await;
                         (i, r.map(|_| ()))
                     }
@@ -149,17 +164,9 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
     assert_eq!((replaced, targeted.len()), (25, 25));
     drop(store);
     let store = SqliteStore::open(&path).unwrap();
+    let registry = Registry::scim_default();
     let all = store
-        .query(
-            &users,
-            &scimkit::store::Query {
-                paging: scimkit::store::Paging::Index {
-                    start_index: 1,
-                    count: 1000,
-                },
-                ..Default::default()
-            },
-        )
+        .query(&users, &users_page(&registry, 1000))
         .await
         .unwrap();
     assert_eq!(
@@ -196,13 +203,8 @@ async fn writes_committed_in_groups_land_or_fail_each_alone() {
 async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
     let path = temp_db("counts");
     let users = Scope::new("acme", "User");
-    let first_two = scimkit::store::Query {
-        paging: scimkit::store::Paging::Index {
-            start_index: 1,
-            count: 2,
-        },
-        ..Default::default()
-    };
+    let registry = Registry::scim_default();
+    let first_two = users_page(&registry, 2);
     {
         let store = SqliteStore::open(&path).unwrap();
         for i in 0..5 {
@@ -210,7 +212,7 @@ async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
                 .create(
                     &users,
                     json!({"id": format!("u{i}"), "userName": format!("n{i}")}),
-                    &[],
+                    WriteOptions::new(),
                 )
                 .await
                 .unwrap();
@@ -219,11 +221,14 @@ async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
             .create(
                 &Scope::new("globex", "User"),
                 json!({"id": "g", "userName": "g"}),
-                &[],
+                WriteOptions::new(),
             )
             .await
             .unwrap();
-        store.delete(&users, "u3", None).await.unwrap();
+        store
+            .delete(&users, "u3", WriteOptions::new())
+            .await
+            .unwrap();
         let page = store.query(&users, &first_two).await.unwrap();
         assert_eq!((page.resources.len(), page.total_results), (2, 4));
     }
@@ -238,13 +243,24 @@ async fn unfiltered_totals_follow_creates_and_deletes_and_survive_an_upgrade() {
     let store = SqliteStore::open(&path).unwrap();
     let page = store.query(&users, &first_two).await.unwrap();
     assert_eq!(page.total_results, 4, "counted at open");
-    store.delete(&users, "u0", None).await.unwrap();
     store
-        .create(&users, json!({"id": "u9", "userName": "n9"}), &[])
+        .delete(&users, "u0", WriteOptions::new())
         .await
         .unwrap();
     store
-        .create(&users, json!({"id": "u10", "userName": "n10"}), &[])
+        .create(
+            &users,
+            json!({"id": "u9", "userName": "n9"}),
+            WriteOptions::new(),
+        )
+        .await
+        .unwrap();
+    store
+        .create(
+            &users,
+            json!({"id": "u10", "userName": "n10"}),
+            WriteOptions::new(),
+        )
         .await
         .unwrap();
     let page = store.query(&users, &first_two).await.unwrap();
@@ -270,11 +286,11 @@ mod translation {
     use scimkit::filter::Filter;
     use scimkit::schema::{Registry, Write};
     use scimkit::sql::Translator;
-    use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore};
+    use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore, WriteOptions};
     use scimkit::Compat;
     use serde_json::{json, Value};
 
-    fn ids(values: &[Value]) -> Vec<String> {
+    fn ids<V: std::ops::Deref<Target = Value>>(values: &[V]) -> Vec<String> {
         let mut ids: Vec<String> = values
             .iter()
             .map(|r| r["id"].as_str().unwrap().to_owned())
@@ -304,20 +320,18 @@ mod translation {
                 let mut n = view.normalize(u, Write::Create, &Compat::lenient()).unwrap().resource;
                 n["id"] = json!(format!("u{i}"));
                 n["meta"] = meta;
-                stored.push(rt.block_on(store.create(&scope, n, &[])).unwrap());
+                stored.push(rt.block_on(store.create(&scope, n, WriteOptions::new())).unwrap());
             }
             for text in filters {
                 let Ok(filter) = text.parse::<Filter>() else { continue };
                 let Ok(matcher) = Matcher::new(&filter, &view) else { continue };
                 let sql = Translator::new(&view, "r.doc").filter(&filter);
                 prop_assert!(sql.exact, "{} was not translated exactly: {}", text, sql.sql);
-                let expected: Vec<Value> = stored.iter().filter(|r| matcher.matches(r)).cloned().collect();
-                let query = Query {
-                    filter: Some(filter),
-                    matcher: Some(matcher),
-                    paging: Paging::Index { start_index: 1, count: 1000 },
-                    ..Query::default()
-                };
+                let expected: Vec<_> = stored.iter().filter(|r| matcher.matches(r)).cloned().collect();
+                let query = Query::new(view)
+                    .with_filter(filter)
+                    .unwrap()
+                    .with_paging(Paging::Index { start_index: 1, count: 1000 });
                 let page = rt.block_on(store.query(&scope, &query)).unwrap();
                 prop_assert_eq!(ids(&page.resources), ids(&expected), "{}\n{}", text, sql.sql);
                 prop_assert_eq!(page.total_results, expected.len());
@@ -328,10 +342,7 @@ mod translation {
 
 #[tokio::test]
 async fn group_members_live_apart_and_filters_reach_them() {
-    use scimkit::eval::Matcher;
     use scimkit::patch::{MemberChanges, MemberOp};
-    use scimkit::schema::Registry;
-    use scimkit::store::Query;
 
     let store = SqliteStore::in_memory().unwrap();
     let scope = Scope::new("acme", "Group");
@@ -343,17 +354,17 @@ async fn group_members_live_apart_and_filters_reach_them() {
                 .map(|m| json!({"value": m, "type": "User"}))
                 .collect();
         }
-        store.create(&scope, group, &[]).await.unwrap();
+        store
+            .create(&scope, group, WriteOptions::new())
+            .await
+            .unwrap();
     }
     let registry = Registry::scim_default();
     let groups = registry.resource_type("Group").unwrap();
     let find = |filter: &str| {
-        let filter: scimkit::Filter = filter.parse().unwrap();
-        Query {
-            matcher: Some(Matcher::new(&filter, &groups).unwrap()),
-            filter: Some(filter),
-            ..Query::default()
-        }
+        Query::new(groups)
+            .with_filter(filter.parse().unwrap())
+            .unwrap()
     };
     let ids = |page: scimkit::store::Page| -> Vec<String> {
         page.resources
@@ -385,7 +396,7 @@ async fn group_members_live_apart_and_filters_reach_them() {
                 ops: vec![MemberOp::Add(vec![json!({"value": "u9"})])],
             },
             "2026-11-23T00:00:00.000Z",
-            Some("W/\"1\""),
+            WriteOptions::new().with_if_match("W/\"1\""),
         )
         .await
         .unwrap();
