@@ -34,9 +34,10 @@ fn request(method: &str, uri: &str, body: Option<String>) -> Request<Bytes> {
 
 fn populated(rt: &tokio::runtime::Runtime, users: usize) -> (ScimService, String) {
     let service = ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(KEY, "bench"))
+        .authenticator(BearerToken::for_tenant(KEY, "bench"))
         .base_url("https://app.example.com/scim/v2")
-        .build();
+        .build()
+        .expect("a service");
     let mut middle = String::new();
     rt.block_on(async {
         for i in 0..users {
@@ -126,12 +127,13 @@ fn service(c: &mut Criterion) {
 /// A fresh service over an empty store, with or without an activity log.
 fn empty(logged: bool) -> ScimService {
     let builder = ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(KEY, "bench"))
+        .authenticator(BearerToken::for_tenant(KEY, "bench"))
         .base_url("https://app.example.com/scim/v2");
     match logged {
         true => builder.events(Arc::new(MemoryEventLog::new())).build(),
         false => builder.build(),
     }
+    .expect("a service")
 }
 
 fn bulk(c: &mut Criterion) {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use scimkit::auth::{BearerToken, PatchResponse};
+use scimkit::auth::{BearerToken, PatchResponse, TenantSettings};
 use scimkit::schema::Registry;
 use scimkit::service::ScimService;
 use scimkit::store::{Paging, Query, ResourceStore, Scope, SqliteStore, WriteOptions};
@@ -135,6 +135,13 @@ fn big_group() -> std::path::PathBuf {
     path
 }
 
+/// The default settings with PATCH answered as `response` says.
+fn settings(response: PatchResponse) -> TenantSettings {
+    let mut settings = TenantSettings::default();
+    settings.patch_response = response;
+    settings
+}
+
 fn member_patch(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -147,9 +154,10 @@ fn member_patch(c: &mut Criterion) {
         ("patch_204", PatchResponse::NoContent),
     ] {
         let service = ScimService::builder(SqliteStore::open(&path).expect("open"))
-            .authenticator(BearerToken::new("k", "bench"))
-            .patch_response(response)
-            .build();
+            .authenticator(BearerToken::for_tenant("k", "bench"))
+            .tenant_defaults(settings(response))
+            .build()
+            .expect("a service");
         let n = AtomicU64::new(0);
         group.bench_function(BenchmarkId::new(name, 100_000), |b| {
             b.iter(|| {

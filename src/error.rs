@@ -20,8 +20,13 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// The media type of every SCIM response.
+pub const SCIM_JSON: &str = "application/scim+json";
 
 /// The schema URN of a SCIM error response (RFC 7644 §3.12).
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -86,12 +91,48 @@ impl fmt::Display for ScimType {
 }
 
 /// An error as a SCIM client sees it: status, `scimType` and a human-readable detail.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status} {}{detail}", scim_type.map(|t| format!("{t}: ")).unwrap_or_default())]
+///
+/// It is made once, where a response is made: each layer below has its own error
+/// ([`FilterError`](crate::FilterError), [`PatchError`](crate::patch::PatchError),
+/// [`SchemaError`](crate::schema::SchemaError), [`StoreError`](crate::store::StoreError))
+/// that converts into it. What caused a server-side failure is kept for logs
+/// ([`source`](std::error::Error::source)) and never shown to the client.
+#[derive(Debug, Clone)]
 pub struct ScimError {
     status: StatusCode,
     scim_type: Option<ScimType>,
     detail: String,
+    /// The methods a `405` names in its `Allow` header.
+    allow: Option<&'static str>,
+    cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PartialEq for ScimError {
+    /// Equal when a client would see the same answer.
+    fn eq(&self, other: &ScimError) -> bool {
+        (self.status, self.scim_type, &self.detail, self.allow)
+            == (other.status, other.scim_type, &other.detail, other.allow)
+    }
+}
+
+impl Eq for ScimError {}
+
+impl fmt::Display for ScimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", self.status)?;
+        if let Some(t) = self.scim_type {
+            write!(f, "{t}: ")?;
+        }
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for ScimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl ScimError {
@@ -101,12 +142,45 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            allow: None,
+            cause: None,
         }
     }
 
     /// A `400 Bad Request` with the given `scimType`.
     pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
         ScimError::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+    }
+
+    /// A `405 Method Not Allowed` whose `Allow` header lists `allow` (`"GET, POST"`), as
+    /// RFC 9110 §15.5.6 requires.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut err = ScimError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            format!("allowed: {allow}"),
+        );
+        err.allow = Some(allow);
+        err
+    }
+
+    /// A `413 Payload Too Large` for a body over `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!("the body is larger than {limit} bytes"),
+        )
+    }
+
+    /// The error, with what caused it kept for logs (see
+    /// [`source`](std::error::Error::source)); the client never sees it.
+    pub fn with_cause(
+        mut self,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.cause = Some(Arc::from(cause.into()));
+        self
     }
 
     /// The HTTP status.
@@ -124,6 +198,11 @@ impl ScimError {
         &self.detail
     }
 
+    /// For a `405`, the methods its `Allow` header names.
+    pub fn allow(&self) -> Option<&str> {
+        self.allow
+    }
+
     /// The RFC 7644 §3.12 JSON body, with `status` as a string.
     pub fn to_json(&self) -> serde_json::Value {
         let mut body = serde_json::Map::new();
@@ -134,5 +213,34 @@ impl ScimError {
         }
         body.insert("detail".into(), self.detail.clone().into());
         serde_json::Value::Object(body)
+    }
+
+    /// The HTTP response: the JSON body as `application/scim+json`, with `Allow` for a
+    /// `405` and `WWW-Authenticate` for a `401`.
+    ///
+    /// ```
+    /// use scimkit::ScimError;
+    ///
+    /// let response = ScimError::method_not_allowed("GET, POST").to_response();
+    /// assert_eq!(response.status(), 405);
+    /// assert_eq!(response.headers()["allow"], "GET, POST");
+    /// assert_eq!(response.headers()["content-type"], "application/scim+json");
+    /// ```
+    pub fn to_response(&self) -> Response<Bytes> {
+        let body = serde_json::to_vec(&self.to_json()).expect("JSON serialises");
+        let mut response = Response::new(Bytes::from(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"SCIM\""),
+            );
+        }
+        response
     }
 }

@@ -22,9 +22,10 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let log = Arc::new(MemoryEventLog::new());
 //! let service = ScimService::builder(MemoryStore::new())
-//!     .authenticator(BearerToken::new("token", "acme"))
+//!     .authenticator(BearerToken::for_tenant("token", "acme"))
 //!     .events(Arc::clone(&log))
-//!     .build();
+//!     .build()
+//!     .unwrap();
 //! let request = http::Request::post("/scim/v2/Users")
 //!     .header("Authorization", "Bearer token")
 //!     .header("User-Agent", "Okta SCIM Client 1.0.0")

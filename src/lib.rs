@@ -82,7 +82,7 @@
 //! use scimkit::store::SqliteStore;
 //!
 //! let service = ScimService::builder(SqliteStore::open("scim.db")?)
-//!     .authenticator(BearerToken::new("a long random token", "tenant-1"))
+//!     .authenticator(BearerToken::for_tenant("a long random token", "tenant-1"))
 //!     .build();
 //! // In the web framework's handler: `service.handle(request).await`.
 //! # Ok::<(), scimkit::store::StoreError>(())
@@ -130,9 +130,17 @@ pub mod store;
 /// an `impl ResourceStore for …`), re-exported so that implementers need not depend on
 /// `async-trait` themselves.
 pub use async_trait::async_trait;
+#[cfg(feature = "sqlite")]
+pub use auth::SqliteKeyStore;
+pub use auth::{Authenticator, BearerToken, Caller, Idp, KeyStore, MemoryKeyStore, TenantSettings};
 pub use compat::Compat;
 pub use error::{ScimError, ScimType};
 pub use filter::{Filter, FilterError};
+pub use schema::Registry;
+pub use service::ScimService;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
+pub use store::{MemoryStore, ResourceStore};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -34,7 +34,9 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 
-use crate::store::StoreError;
+use http::StatusCode;
+
+use crate::error::ScimError;
 
 /// One rule: members of `group` get `role`; a default rule's role goes to users in no
 /// group any rule maps.
@@ -211,6 +213,39 @@ impl RoleRules {
     }
 }
 
+/// Why a [`RoleStore`] could not answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RoleStoreError {
+    /// The store cannot answer now but may soon (`503`: the identity provider retries).
+    #[error("the role store is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store failed in a way retrying will not mend (`500`).
+    #[error("the role store failed: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<RoleStoreError> for ScimError {
+    /// `503` or `500`; what the store said stays out of the response, as the error's
+    /// [`source`](std::error::Error::source).
+    fn from(err: RoleStoreError) -> ScimError {
+        match err {
+            RoleStoreError::Unavailable(cause) => ScimError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "the roles are unavailable; try again later",
+            )
+            .with_cause(cause),
+            RoleStoreError::Internal(cause) => ScimError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "the roles could not be updated",
+            )
+            .with_cause(cause),
+        }
+    }
+}
+
 /// Where a tenant's rules and its users' effective roles live: the application's hook.
 ///
 /// [`assign`](RoleStore::assign) is how the application learns of a new effective role;
@@ -218,7 +253,7 @@ impl RoleRules {
 #[async_trait]
 pub trait RoleStore: Send + Sync {
     /// The tenant's rules (none: roles are not in use for the tenant).
-    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, StoreError>;
+    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, RoleStoreError>;
 
     /// Records a user's effective role (`None`: no role, or the user is gone); returns
     /// the one it had.
@@ -227,12 +262,12 @@ pub trait RoleStore: Send + Sync {
         tenant: &str,
         user_id: &str,
         role: Option<&str>,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<String>, RoleStoreError>;
 }
 
 #[async_trait]
 impl<R: RoleStore + ?Sized> RoleStore for Arc<R> {
-    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, StoreError> {
+    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, RoleStoreError> {
         (**self).rules(tenant).await
     }
 
@@ -241,7 +276,7 @@ impl<R: RoleStore + ?Sized> RoleStore for Arc<R> {
         tenant: &str,
         user_id: &str,
         role: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, RoleStoreError> {
         (**self).assign(tenant, user_id, role).await
     }
 }
@@ -281,7 +316,7 @@ impl MemoryRoleStore {
 
 #[async_trait]
 impl RoleStore for MemoryRoleStore {
-    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, StoreError> {
+    async fn rules(&self, tenant: &str) -> Result<Arc<RoleRules>, RoleStoreError> {
         Ok(self
             .rules
             .read()
@@ -296,7 +331,7 @@ impl RoleStore for MemoryRoleStore {
         tenant: &str,
         user_id: &str,
         role: Option<&str>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, RoleStoreError> {
         let mut roles = self
             .roles
             .write()

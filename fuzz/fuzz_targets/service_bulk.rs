@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
         RoleRules::new(vec![Rule::group("G", "g"), Rule::default_role("d")]).expect("rules"),
     );
     let service = ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new("fuzz-token", "t"))
+        .authenticator(BearerToken::for_tenant("fuzz-token", "t"))
         .events(Arc::new(MemoryEventLog::new()))
         .roles(roles)
         .build();

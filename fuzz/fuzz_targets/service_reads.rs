@@ -64,7 +64,7 @@ impl ResourceStore for Plain {
 
 fn service(store: impl ResourceStore + 'static) -> ScimService {
     ScimService::builder(store)
-        .authenticator(BearerToken::new("fuzz-token", "t"))
+        .authenticator(BearerToken::for_tenant("fuzz-token", "t"))
         .base_url("https://example.com/scim/v2")
         .build()
 }

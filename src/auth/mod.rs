@@ -229,15 +229,23 @@ impl TenantSettings {
     }
 }
 
+/// The tenant of an application that serves only one: what [`BearerToken::new`] acts
+/// for.
+pub const DEFAULT_TENANT: &str = "default";
+
 /// One bearer token for one tenant, kept only as its SHA-256 digest and compared in
 /// constant time.
 ///
 /// ```
-/// use scimkit::auth::BearerToken;
+/// use scimkit::auth::{BearerToken, DEFAULT_TENANT};
 ///
-/// let auth = BearerToken::new("s3cr3t-token", "acme");
+/// // An application with one directory: the token's tenant is `default`.
+/// let auth = BearerToken::new("s3cr3t-token-for-the-idp");
+/// assert_eq!(auth.tenant(), DEFAULT_TENANT);
 /// // The token itself is not kept, so it cannot leak through `Debug`.
 /// assert!(!format!("{auth:?}").contains("s3cr3t"));
+/// // One tenant of many.
+/// assert_eq!(BearerToken::for_tenant("another-token", "acme").tenant(), "acme");
 /// ```
 #[derive(Clone)]
 pub struct BearerToken {
@@ -246,13 +254,24 @@ pub struct BearerToken {
 }
 
 impl BearerToken {
+    /// Accepts `Authorization: Bearer {token}` for the one tenant of an application that
+    /// has one ([`DEFAULT_TENANT`]), with the service's default settings.
+    pub fn new(token: &str) -> BearerToken {
+        BearerToken::for_tenant(token, DEFAULT_TENANT)
+    }
+
     /// Accepts `Authorization: Bearer {token}` for `tenant`, with the service's default
     /// settings.
-    pub fn new(token: &str, tenant: impl Into<String>) -> BearerToken {
+    pub fn for_tenant(token: &str, tenant: impl Into<String>) -> BearerToken {
         BearerToken {
             digest: digest(token),
             caller: Caller::new(tenant),
         }
+    }
+
+    /// The tenant the token acts for.
+    pub fn tenant(&self) -> &str {
+        self.caller.tenant()
     }
 
     /// The same, for a caller of the application's making (with settings or a subject).

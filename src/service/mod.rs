@@ -1,27 +1,39 @@
 //! The SCIM service: an `http::Request` in, an `http::Response` out, storage through
 //! [`ResourceStore`], no web framework.
 //!
+//! [`ScimService`] is a [`tower::Service`](tower_service::Service) for any
+//! `http_body::Body`, so axum mounts it in one line, and hyper and tonic-style stacks take
+//! it as it is; [`ScimService::handle`] answers a request whose body was read already.
+//!
 //! ```
 //! use bytes::Bytes;
 //! use scimkit::auth::BearerToken;
-//! use scimkit::service::ScimService;
-//! use scimkit::store::MemoryStore;
+//! use scimkit::{MemoryStore, ScimService};
 //!
 //! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! # rt.block_on(async {
 //! let service = ScimService::builder(MemoryStore::new())
-//!     .authenticator(BearerToken::new("token", "acme"))
-//!     .build();
+//!     .authenticator(BearerToken::new("a long random token"))
+//!     .build()?;
 //! let request = http::Request::post("/scim/v2/Users")
-//!     .header("Authorization", "Bearer token")
+//!     .header("Authorization", "Bearer a long random token")
 //!     .header("Content-Type", "application/scim+json")
 //!     .body(Bytes::from(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen"}"#))
 //!     .unwrap();
 //! let response = service.handle(request).await;
 //! assert_eq!(response.status(), 201);
 //! assert_eq!(response.headers()["content-type"], "application/scim+json");
-//! # });
+//! # Ok::<(), scimkit::service::BuildError>(())
+//! # }).unwrap();
 //! ```
+//!
+//! ## Requests
+//!
+//! A request is authenticated on its headers before its body is read, and its body is
+//! read up to the limit of its endpoint (`413` beyond, without reading further): an
+//! anonymous client is answered `401` whatever it sends. Paths are taken with the base
+//! path (`/scim/v2/Users`) or without it (`/Users`, as a framework that strips the prefix
+//! it mounted the service under passes them).
 //!
 //! ## Tenants
 //!
@@ -35,13 +47,19 @@
 //!
 //! [`KeyStore`]: crate::auth::KeyStore
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 
-use crate::auth::{Authenticator, Caller, Deprovision, PatchResponse, TenantSettings};
+use crate::auth::{Authenticator, Caller, TenantSettings};
 use crate::compat::Compat;
 use crate::error::ScimError;
 use crate::events::{Action, Event, EventSink, Failure};
@@ -53,21 +71,22 @@ use crate::schema::{
 };
 use crate::store::{ResourceStore, Scope};
 
+mod builder;
 mod bulk;
 mod discovery;
 mod lists;
 mod resources;
 mod respond;
 mod roles;
+mod trace;
 
+pub use crate::error::SCIM_JSON;
+pub use builder::{BuildError, ServiceBuilder};
 pub use bulk::{BULK_REQUEST, BULK_RESPONSE};
 pub use roles::RoleChange;
 
 use resources::{Ctx, Preconditions};
-use respond::{error_response, method_not_allowed, not_found, parse_json, too_large, ListParams};
-
-/// The media type of every SCIM response.
-pub const SCIM_JSON: &str = "application/scim+json";
+use respond::{method_not_allowed, not_found, parse_json, too_large, ListParams};
 
 /// The schema URN of a search request body (RFC 7644 §3.4.3).
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -125,6 +144,7 @@ impl<M: MeResolver + ?Sized> MeResolver for Arc<M> {
 type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 struct Inner {
+    /// The base path as request paths carry it: `/scim/v2`, or empty for the root.
     base_path: String,
     base_url: Option<String>,
     tenant_in_path: bool,
@@ -137,13 +157,16 @@ struct Inner {
     events: Option<Arc<dyn EventSink>>,
     roles: Option<Arc<dyn RoleStore>>,
     me: Option<Arc<dyn MeResolver>>,
-    /// What identifies this service's renderings to the store (see `Renderer::key`):
-    /// each service built gets its own.
+    /// What identifies this service's renderings of documents: each service built gets
+    /// its own, since two services may render the same document differently.
     render_key: u64,
 }
 
-/// The next service's `render_key`.
-static RENDER_KEYS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+/// A key no other service built in this process has.
+fn next_render_key() -> u64 {
+    static KEYS: AtomicU64 = AtomicU64::new(1);
+    KEYS.fetch_add(1, Ordering::Relaxed)
+}
 
 /// The SCIM service. Cheap to clone; share one across the server's tasks.
 #[derive(Clone)]
@@ -151,130 +174,13 @@ pub struct ScimService {
     inner: Arc<Inner>,
 }
 
-/// Configures a [`ScimService`].
-pub struct ServiceBuilder {
-    inner: Inner,
-}
-
-/// Refuses every request: the authenticator a service has until one is set.
-struct DenyAll;
-
-#[async_trait::async_trait]
-impl Authenticator for DenyAll {
-    async fn authenticate(&self, _: &http::request::Parts) -> Option<Caller> {
-        None
-    }
-}
-
-impl ServiceBuilder {
-    /// The path the service is mounted at. Default `/scim/v2`.
-    pub fn base_path(mut self, path: impl Into<String>) -> ServiceBuilder {
-        let path = path.into();
-        self.inner.base_path = format!("/{}", path.trim_matches('/'));
-        self
-    }
-
-    /// The absolute URL clients reach the service at, for `meta.location` and `Location`
-    /// (with [`tenant_in_path`](Self::tenant_in_path), the tenant's segment follows it);
-    /// by default it is made from the request's `Host` header and the base path.
-    pub fn base_url(mut self, url: impl Into<String>) -> ServiceBuilder {
-        self.inner.base_url = Some(url.into().trim_end_matches('/').to_owned());
-        self
-    }
-
-    /// Whether the tenant is the first segment of every path (`/scim/v2/{tenant}/Users`),
-    /// so that each tenant has a SCIM URL of its own. The caller's tenant must be that
-    /// one. Default `false`: the tenant is the one the credentials name.
-    pub fn tenant_in_path(mut self, in_path: bool) -> ServiceBuilder {
-        self.inner.tenant_in_path = in_path;
-        self
-    }
-
-    /// The schemas and resource types. Default [`Registry::scim_default`].
-    pub fn registry(mut self, registry: Registry) -> ServiceBuilder {
-        self.inner.registry = registry;
-        self
-    }
-
-    /// Who may call. Until set, every request is refused with `401`.
-    pub fn authenticator(mut self, auth: impl Authenticator + 'static) -> ServiceBuilder {
-        self.inner.auth = Arc::new(auth);
-        self
-    }
-
-    /// The settings of callers whose tenant has none of its own (a [`Caller`] without
-    /// settings, as [`BearerToken`](crate::auth::BearerToken) makes). Default
-    /// [`TenantSettings::default`]: lenient, `DELETE` removes, PATCH answers `200`.
-    pub fn tenant_defaults(mut self, settings: TenantSettings) -> ServiceBuilder {
-        self.inner.defaults = settings;
-        self
-    }
-
-    /// What deviations of identity providers are tolerated, by default (see
-    /// [`tenant_defaults`](Self::tenant_defaults)). Default [`Compat::lenient`].
-    pub fn compat(mut self, compat: Compat) -> ServiceBuilder {
-        self.inner.defaults.compat = compat;
-        self
-    }
-
-    /// What a successful PATCH answers, by default. Default [`PatchResponse::Resource`].
-    pub fn patch_response(mut self, response: PatchResponse) -> ServiceBuilder {
-        self.inner.defaults.patch_response = response;
-        self
-    }
-
-    /// Whether `DELETE` of a resource with an `active` attribute (a `User`) sets it to
-    /// `false` instead of removing the resource, by default. Default `false`.
-    pub fn delete_deactivates(mut self, deactivate: bool) -> ServiceBuilder {
-        self.inner.defaults.deprovision = match deactivate {
-            true => Deprovision::Deactivate,
-            false => Deprovision::Delete,
-        };
-        self
-    }
-
-    /// Request limits.
-    pub fn limits(mut self, limits: ServiceLimits) -> ServiceBuilder {
-        self.inner.limits = limits;
-        self
-    }
-
-    /// Where `meta.created` and `meta.lastModified` come from. Default the system clock.
-    pub fn clock(
-        mut self,
-        clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static,
-    ) -> ServiceBuilder {
-        self.inner.clock = Arc::new(clock);
-        self
-    }
-
-    /// Where [`Event`]s go: every successful write and every failed request. Default:
-    /// nowhere (and no work is spent on them).
-    pub fn events(mut self, sink: impl EventSink + 'static) -> ServiceBuilder {
-        self.inner.events = Some(Arc::new(sink));
-        self
-    }
-
-    /// Group-based roles: the rules and the users' effective roles live in `roles`, which
-    /// the service keeps up to date after every write that can change a user's role (see
-    /// [`crate::roles`]). Default: no roles.
-    pub fn roles(mut self, roles: impl RoleStore + 'static) -> ServiceBuilder {
-        self.inner.roles = Some(Arc::new(roles));
-        self
-    }
-
-    /// Serves `/Me` for the user `resolver` names. Without one, `/Me` answers `501`.
-    pub fn me(mut self, resolver: impl MeResolver + 'static) -> ServiceBuilder {
-        self.inner.me = Some(Arc::new(resolver));
-        self
-    }
-
-    /// The service.
-    pub fn build(mut self) -> ScimService {
-        self.inner.render_key = RENDER_KEYS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ScimService {
-            inner: Arc::new(self.inner),
-        }
+impl std::fmt::Debug for ScimService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimService")
+            .field("base_path", &self.inner.base_path)
+            .field("base_url", &self.inner.base_url)
+            .field("tenant_in_path", &self.inner.tenant_in_path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -331,25 +237,10 @@ fn percent_encode(segment: &str) -> String {
 }
 
 impl ScimService {
-    /// A builder for a service over `store`.
+    /// A builder for a service over `store`. It needs an
+    /// [`authenticator`](ServiceBuilder::authenticator) before it builds.
     pub fn builder(store: impl ResourceStore + 'static) -> ServiceBuilder {
-        ServiceBuilder {
-            inner: Inner {
-                base_path: "/scim/v2".into(),
-                base_url: None,
-                tenant_in_path: false,
-                registry: Registry::scim_default(),
-                store: Arc::new(store),
-                auth: Arc::new(DenyAll),
-                defaults: TenantSettings::default(),
-                limits: ServiceLimits::default(),
-                clock: Arc::new(|| DateTime::<Utc>::from(std::time::SystemTime::now())),
-                events: None,
-                roles: None,
-                me: None,
-                render_key: 0,
-            },
-        }
+        ServiceBuilder::new(Arc::new(store))
     }
 
     /// The registry of schemas and resource types the service serves.
@@ -387,27 +278,79 @@ impl ScimService {
         }
     }
 
-    /// The largest request body the service takes (a Bulk request's limit, when that is
-    /// larger than [`ServiceLimits::max_body_bytes`]). Adapters read at most this much and
-    /// answer [`body_too_large`](Self::body_too_large) beyond it, so that a huge body is
-    /// never held in memory.
+    /// The largest request body any endpoint takes (a Bulk request's limit, when that is
+    /// larger than [`ServiceLimits::max_body_bytes`]).
     pub fn max_body_bytes(&self) -> usize {
         let limits = &self.inner.limits;
         limits.max_body_bytes.max(limits.bulk_max_payload_bytes)
     }
 
-    /// The `413` SCIM error an adapter answers when a body is larger than
-    /// [`max_body_bytes`](Self::max_body_bytes).
-    pub fn body_too_large(&self) -> Response<Bytes> {
-        error_response(&too_large(self.max_body_bytes()))
+    /// The largest body the endpoint a request names takes: an adapter that reads bodies
+    /// itself before calling [`handle`](Self::handle) reads at most this much, and answers
+    /// [`ScimError::payload_too_large`] beyond it.
+    pub fn body_limit(&self, request: &http::request::Parts) -> usize {
+        let limits = &self.inner.limits;
+        let segments = self.segments(request.uri.path());
+        match self.endpoint(&segments).as_slice() {
+            ["Bulk"] => limits.bulk_max_payload_bytes,
+            _ => limits.max_body_bytes,
+        }
     }
 
-    /// Answers one request. Every failure is a SCIM error response (and an event);
-    /// nothing panics.
+    /// Answers one request whose body was read already (a framework's adapter, a test).
+    /// Every failure is a SCIM error response (and an event); nothing panics.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
         let (parts, body) = request.into_parts();
+        self.respond(parts, |limit| async move {
+            match body.len() > limit {
+                true => Err(too_large(limit)),
+                false => Ok(body),
+            }
+        })
+        .await
+    }
+
+    /// Answers a request whose body is still to be read: at most `limit` of it.
+    async fn serve<B>(self, request: Request<B>) -> Response<Bytes>
+    where
+        B: http_body::Body + Send,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = request.into_parts();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        self.respond(parts, |limit| async move {
+            if declared.is_some_and(|n| n > limit as u64) {
+                return Err(too_large(limit));
+            }
+            match Limited::new(body, limit).collect().await {
+                Ok(collected) => Ok(collected.to_bytes()),
+                Err(e) if e.is::<LengthLimitError>() => Err(too_large(limit)),
+                Err(e) => Err(ScimError::bad_request(
+                    crate::ScimType::InvalidSyntax,
+                    "the body could not be read",
+                )
+                .with_cause(e)),
+            }
+        })
+        .await
+    }
+
+    /// Authenticates, reads the body with `read` (given the endpoint's limit), routes,
+    /// and makes every failure a SCIM error response.
+    async fn respond<F, Fut>(&self, parts: http::request::Parts, read: F) -> Response<Bytes>
+    where
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = Result<Bytes, ScimError>>,
+    {
+        let span = trace::Request::start(&parts);
         let mut tenant = None;
-        match self.route(&parts, &body, &mut tenant).await {
+        let routed = span.within(self.route(&parts, read, &mut tenant)).await;
+        let response = match routed {
             Ok(response) => response,
             Err(err) => {
                 if self.inner.events.is_some() {
@@ -415,9 +358,12 @@ impl ScimService {
                     self.rejected(tenant, initiator(&parts), &err, parts.method.as_str(), path)
                         .await;
                 }
-                error_response(&err)
+                span.failed(&err);
+                err.to_response()
             }
-        }
+        };
+        span.finish(response.status());
+        response
     }
 
     /// Reports a failed request or Bulk operation.
@@ -444,6 +390,14 @@ impl ScimService {
         sink.record(event).await;
     }
 
+    /// The base path as a message shows it.
+    fn base_path_shown(&self) -> &str {
+        match self.inner.base_path.as_str() {
+            "" => "/",
+            path => path,
+        }
+    }
+
     /// The base URL of the service for a tenant.
     fn base_url(&self, parts: &http::request::Parts, tenant: &str) -> String {
         let mut base = match &self.inner.base_url {
@@ -465,34 +419,49 @@ impl ScimService {
         base
     }
 
-    /// Authenticates and routes; `tenant` learns the caller's tenant once it is
-    /// authenticated, for the report of a failure.
-    async fn route(
-        &self,
-        parts: &http::request::Parts,
-        body: &Bytes,
-        tenant: &mut Option<String>,
-    ) -> Result<Response<Bytes>, ScimError> {
-        let Some(rest) = parts.uri.path().strip_prefix(self.inner.base_path.as_str()) else {
-            return Err(not_found("no SCIM endpoint here"));
+    /// The decoded segments of a request path, after the base path when the path starts
+    /// with it; a path without it is taken as relative to it (the service mounted under
+    /// the base path by a framework that strips it).
+    fn segments(&self, path: &str) -> Vec<String> {
+        let base = self.inner.base_path.as_str();
+        let rest = match path.strip_prefix(base) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+            _ => path,
         };
-        if !rest.is_empty() && !rest.starts_with('/') {
-            return Err(not_found("no SCIM endpoint here"));
-        }
-        let segments: Vec<String> = rest
-            .split('/')
+        rest.split('/')
             .filter(|s| !s.is_empty())
             .map(percent_decode)
-            .collect();
-        let mut segments: &[String] = &segments;
-        let mut path_tenant = None;
-        if self.inner.tenant_in_path {
-            let Some((first, others)) = segments.split_first() else {
-                return Err(not_found("no SCIM endpoint here"));
-            };
-            path_tenant = Some(first);
-            segments = others;
-        }
+            .collect()
+    }
+
+    /// The segments that name the endpoint: after the tenant's when it is in the path.
+    fn endpoint<'s>(&self, segments: &'s [String]) -> Vec<&'s str> {
+        let skip = usize::from(self.inner.tenant_in_path);
+        segments.iter().skip(skip).map(String::as_str).collect()
+    }
+
+    /// Authenticates, reads the body, and routes; `tenant` learns the caller's tenant once
+    /// it is authenticated, for the report of a failure.
+    async fn route<F, Fut>(
+        &self,
+        parts: &http::request::Parts,
+        read: F,
+        tenant: &mut Option<String>,
+    ) -> Result<Response<Bytes>, ScimError>
+    where
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = Result<Bytes, ScimError>>,
+    {
+        let segments = self.segments(parts.uri.path());
+        let path_tenant = match self.inner.tenant_in_path {
+            true => Some(segments.first().ok_or_else(|| {
+                not_found(format!(
+                    "no SCIM endpoint at {}: the path names no tenant",
+                    parts.uri.path()
+                ))
+            })?),
+            false => None,
+        };
         let unauthorized =
             || ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required");
         let caller = self
@@ -504,18 +473,18 @@ impl ScimService {
         // Only an authenticated tenant gets a failure on its record: a path names any
         // tenant anyone likes.
         *tenant = Some(caller.tenant().to_owned());
+        trace::record_tenant(caller.tenant());
         if path_tenant.is_some_and(|t| t != caller.tenant()) {
             // Another tenant's URL: as if the key were wrong, so that nothing is learnt
             // of the tenant the path names.
             return Err(unauthorized());
         }
-        let limit = match segments {
-            [bulk] if bulk == "Bulk" => self.inner.limits.bulk_max_payload_bytes,
+        let endpoint = self.endpoint(&segments);
+        let limit = match endpoint.as_slice() {
+            ["Bulk"] => self.inner.limits.bulk_max_payload_bytes,
             _ => self.inner.limits.max_body_bytes,
         };
-        if body.len() > limit {
-            return Err(too_large(limit));
-        }
+        let body = read(limit).await?;
         let base = self.base_url(parts, caller.tenant());
         let call = Call {
             caller,
@@ -525,8 +494,7 @@ impl ScimService {
             parts,
             defaults: &self.inner.defaults,
         };
-        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-        self.dispatch(&call, &segments, body).await
+        self.dispatch(&call, &endpoint, &body).await
     }
 
     async fn dispatch(
@@ -557,8 +525,13 @@ impl ScimService {
             ["Me", rest @ ..] => self.me(call, rest, body).await,
             [endpoint, rest @ ..] => {
                 let Some(view) = self.inner.registry.resource_type_by_endpoint(endpoint) else {
-                    return Err(not_found(format!("no endpoint /{endpoint}")));
+                    return Err(not_found(format!(
+                        "no endpoint /{endpoint} (at {}; the service's base path is {})",
+                        call.parts.uri.path(),
+                        self.base_path_shown()
+                    )));
                 };
+                trace::record_resource_type(&view.resource_type().name);
                 let ctx = Ctx::new(call, &view, Preconditions::from_headers(call.parts));
                 match (rest, method) {
                     ([], &Method::GET) => {
@@ -582,7 +555,11 @@ impl ScimService {
                     _ => Err(not_found("no such endpoint")),
                 }
             }
-            [] => Err(not_found("no SCIM endpoint here")),
+            [] => Err(not_found(format!(
+                "no SCIM endpoint at {} (the service's base path is {})",
+                call.parts.uri.path(),
+                self.base_path_shown()
+            ))),
         }
     }
 
@@ -617,5 +594,32 @@ impl ScimService {
     /// The scope of a resource type in the caller's tenant.
     fn scope<'a>(&self, call: &'a Call<'_>, resource_type: &'a str) -> Scope<'a> {
         Scope::new(call.tenant(), resource_type)
+    }
+}
+
+/// A boxed future of a response: what the service's [`tower_service::Service`] calls
+/// return.
+pub type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>>;
+
+impl<B> tower_service::Service<Request<B>> for ScimService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Answers the request, reading at most the endpoint's limit of its body, only once it
+    /// is authenticated.
+    fn call(&mut self, request: Request<B>) -> ResponseFuture {
+        let service = self.clone();
+        Box::pin(async move { Ok(service.serve(request).await.map(Full::new)) })
     }
 }

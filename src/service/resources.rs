@@ -453,7 +453,10 @@ impl ScimService {
         action: Action,
         mut modify: impl FnMut(Value) -> Result<Modified, ScimError>,
     ) -> Result<Outcome, ScimError> {
-        for _ in 0..WRITE_ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                super::trace::retry(attempt);
+            }
             let current = self.inner.store.get(&ctx.scope, id).await?;
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();
@@ -518,7 +521,10 @@ impl ScimService {
         // Read first when the client names a version, and when the write is reported
         // (an activity log names what was deleted; roles need a group's members).
         let read_first = ctx.pre.if_match.is_some() || self.tracking();
-        for _ in 0..WRITE_ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                super::trace::retry(attempt);
+            }
             let current = match read_first {
                 true => Some(self.inner.store.get(&ctx.scope, id).await?),
                 false => None,

@@ -5,8 +5,7 @@ use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::Value;
 
-use super::SCIM_JSON;
-use crate::error::{ScimError, ScimType};
+use crate::error::{ScimError, ScimType, SCIM_JSON};
 
 /// A response with a SCIM JSON body.
 pub(super) fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
@@ -26,17 +25,6 @@ pub(super) fn json_bytes_response(status: StatusCode, body: Bytes) -> Response<B
     response
 }
 
-pub(super) fn error_response(err: &ScimError) -> Response<Bytes> {
-    let mut response = json_response(err.status(), &err.to_json());
-    if err.status() == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"SCIM\""),
-        );
-    }
-    response
-}
-
 /// `204 No Content`, with the resource's `ETag` when it still exists.
 pub(super) fn no_content(version: Option<&str>) -> Response<Bytes> {
     let mut response = Response::new(Bytes::new());
@@ -48,11 +36,7 @@ pub(super) fn no_content(version: Option<&str>) -> Response<Bytes> {
 }
 
 pub(super) fn too_large(max: usize) -> ScimError {
-    ScimError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        None,
-        format!("the body is larger than {max} bytes"),
-    )
+    ScimError::payload_too_large(max)
 }
 
 pub(super) fn invalid_syntax(detail: impl Into<String>) -> ScimError {
@@ -64,11 +48,7 @@ pub(super) fn not_found(detail: impl Into<String>) -> ScimError {
 }
 
 pub(super) fn method_not_allowed(allow: &'static str) -> ScimError {
-    ScimError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        None,
-        format!("allowed: {allow}"),
-    )
+    ScimError::method_not_allowed(allow)
 }
 
 pub(super) fn parse_json(body: &Bytes) -> Result<Value, ScimError> {

@@ -56,7 +56,8 @@ impl StoreError {
 
 impl From<StoreError> for ScimError {
     /// 404, `409 uniqueness`, 412, `400 invalidCursor`, 503 or 500. What a failing store
-    /// said stays out of the response.
+    /// said stays out of the response; it is the error's
+    /// [`source`](std::error::Error::source), for logs.
     fn from(err: StoreError) -> ScimError {
         match err {
             StoreError::NotFound => {
@@ -76,16 +77,18 @@ impl From<StoreError> for ScimError {
                 ScimType::InvalidCursor,
                 "the cursor is invalid or has expired",
             ),
-            StoreError::Unavailable(_) => ScimError::new(
+            StoreError::Unavailable(cause) => ScimError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
                 "the directory is unavailable; try again later",
-            ),
-            StoreError::Internal(_) => ScimError::new(
+            )
+            .with_cause(cause),
+            StoreError::Internal(cause) => ScimError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 None,
                 "the directory failed to answer",
-            ),
+            )
+            .with_cause(cause),
         }
     }
 }

@@ -18,14 +18,14 @@ pub const TOKEN: &str = "test-token-3f9c";
 /// `https://app.example.com/scim/v2`, the clock stopped at 2026-11-23T12:00:00Z.
 pub fn builder() -> ServiceBuilder {
     ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(TOKEN, "acme"))
+        .authenticator(BearerToken::for_tenant(TOKEN, "acme"))
         .base_url("https://app.example.com/scim/v2")
         .clock(|| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap())
 }
 
 /// [`builder`], built.
 pub fn service() -> ScimService {
-    builder().build()
+    builder().build().unwrap()
 }
 
 /// A file of `tests/data`, as JSON.

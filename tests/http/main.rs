@@ -1,3 +1,4 @@
 //! The example servers over real HTTP on loopback.
 
+#[cfg(feature = "sqlite")]
 mod examples;

@@ -292,7 +292,7 @@ async fn limits_are_enforced_and_advertised() {
     let mut limits = ServiceLimits::default();
     limits.bulk_max_operations = 3;
     limits.bulk_max_payload_bytes = 2048;
-    let svc = builder().limits(limits).build();
+    let svc = builder().limits(limits).build().unwrap();
     let (_, config, _) = call(&svc, "GET", "/scim/v2/ServiceProviderConfig", None, &[]).await;
     assert_eq!(
         config["bulk"],
@@ -333,7 +333,7 @@ async fn limits_are_enforced_and_advertised() {
 #[tokio::test]
 async fn bad_operations_fail_alone() {
     let log = Arc::new(MemoryEventLog::new());
-    let svc = builder().events(Arc::clone(&log)).build();
+    let svc = builder().events(Arc::clone(&log)).build().unwrap();
     let request = bulk(json!([
         {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "a"}},
         {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "b"}},
@@ -406,7 +406,9 @@ async fn bad_operations_fail_alone() {
             .0,
         200
     );
-    let strict = builder().compat(scimkit::Compat::strict()).build();
+    let mut settings = scimkit::TenantSettings::default();
+    settings.compat = scimkit::Compat::strict();
+    let strict = builder().tenant_defaults(settings).build().unwrap();
     assert_eq!(
         call(&strict, "POST", "/scim/v2/Bulk", Some(bare), &[])
             .await

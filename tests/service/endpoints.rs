@@ -393,7 +393,8 @@ async fn bad_and_hostile_requests_get_scim_errors() {
             l.max_body_bytes = 64;
             l
         })
-        .build();
+        .build()
+        .unwrap();
     let (status, _, _) = call(
         &small,
         "POST",

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::{builder, call, data, service};
 use http::StatusCode;
-use scimkit::auth::{Caller, PatchResponse};
+use scimkit::auth::{Caller, Deprovision, PatchResponse, TenantSettings};
 use scimkit::events::{Action, Event, EventSink};
 use scimkit::service::MeResolver;
 use serde_json::{json, Value};
@@ -249,7 +249,9 @@ async fn onelogin_lone_objects_and_application_json() {
 
 #[tokio::test]
 async fn patch_can_answer_no_content() {
-    let svc = builder().patch_response(PatchResponse::NoContent).build();
+    let mut settings = TenantSettings::default();
+    settings.patch_response = PatchResponse::NoContent;
+    let svc = builder().tenant_defaults(settings).build().unwrap();
     let (_, user, _) = call(
         &svc,
         "POST",
@@ -296,7 +298,9 @@ async fn patch_can_answer_no_content() {
 
 #[tokio::test]
 async fn delete_can_deactivate() {
-    let svc = builder().delete_deactivates(true).build();
+    let mut settings = TenantSettings::default();
+    settings.deprovision = Deprovision::Deactivate;
+    let svc = builder().tenant_defaults(settings).build().unwrap();
     let (_, user, _) = call(
         &svc,
         "POST",
@@ -367,7 +371,7 @@ async fn me_is_the_callers_user_when_a_resolver_is_set() {
         (status, err["status"].clone()),
         (StatusCode::NOT_IMPLEMENTED, json!("501"))
     );
-    let svc = builder().me(ByHeader).build();
+    let svc = builder().me(ByHeader).build().unwrap();
     let (_, user, _) = call(
         &svc,
         "POST",
@@ -435,7 +439,7 @@ impl EventSink for Recorder {
 #[tokio::test]
 async fn every_accepted_write_is_reported_once() {
     let events = Recorder::default();
-    let svc = builder().events(events.clone()).build();
+    let svc = builder().events(events.clone()).build().unwrap();
     let (_, user, _) = call(
         &svc,
         "POST",
@@ -660,12 +664,17 @@ async fn cursors_survive_writes_between_pages() {
 /// Entra ID with the `aadOptscim062020` flag, through the service on the SQLite store:
 /// path-less values with dotted and URN-qualified keys and the unchanged `id`, real
 /// booleans, the manager added and removed, and the group membership check.
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn entra_aad_opt_scim_062020_on_the_sqlite_store() {
     let store = scimkit::store::SqliteStore::in_memory().unwrap();
     let svc = scimkit::service::ScimService::builder(store)
-        .authenticator(scimkit::auth::BearerToken::new(common::TOKEN, "acme"))
-        .build();
+        .authenticator(scimkit::auth::BearerToken::for_tenant(
+            common::TOKEN,
+            "acme",
+        ))
+        .build()
+        .unwrap();
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let (status, user, _) = call(
         &svc,

@@ -10,4 +10,6 @@ mod endpoints;
 mod idps;
 mod rendered;
 mod roles;
+mod spans;
 mod tenants;
+mod tower;

@@ -98,10 +98,11 @@ impl<S: ResourceStore + ?Sized> ResourceStore for Fresh<S> {
 
 fn service(store: impl ResourceStore + 'static) -> ScimService {
     ScimService::builder(store)
-        .authenticator(BearerToken::new(TOKEN, "acme"))
+        .authenticator(BearerToken::for_tenant(TOKEN, "acme"))
         .base_url("https://app.example.com/scim/v2")
         .clock(|| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap())
         .build()
+        .unwrap()
 }
 
 /// The status, the body's bytes and the `ETag` of a request to `svc`.

@@ -8,9 +8,7 @@ use crate::common;
 use std::sync::{Arc, Mutex};
 
 use http::StatusCode;
-use scimkit::auth::{
-    Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, SqliteKeyStore, TenantSettings,
-};
+use scimkit::auth::{Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, TenantSettings};
 use scimkit::events::{Event, EventSink};
 use scimkit::service::ScimService;
 use scimkit::store::MemoryStore;
@@ -211,7 +209,8 @@ async fn two_tenants_share_nothing_with_the_tenant_from_the_key() {
     let svc = ScimService::builder(MemoryStore::new())
         .authenticator(Arc::clone(&keys))
         .events(events.clone())
-        .build();
+        .build()
+        .unwrap();
     check_isolation(&svc, &keys, false, &events).await;
 }
 
@@ -224,7 +223,8 @@ async fn two_tenants_share_nothing_with_the_tenant_in_the_path() {
         .tenant_in_path(true)
         .base_url("https://app.example.com/scim/v2")
         .events(events.clone())
-        .build();
+        .build()
+        .unwrap();
     check_isolation(&svc, &keys, true, &events).await;
     // A key of one tenant on the other tenant's URL is refused like a wrong key, and the
     // refusal does not say the tenant exists.
@@ -279,7 +279,8 @@ async fn rotation_revocation_and_disabling() {
     let svc = ScimService::builder(MemoryStore::new())
         .authenticator(Arc::clone(&keys))
         .events(events.clone())
-        .build();
+        .build()
+        .unwrap();
     assert!(matches!(
         keys.generate("acme").await,
         Err(KeyError::NotEnabled)
@@ -421,7 +422,8 @@ async fn each_tenant_has_its_own_settings() {
     let keys = Arc::new(MemoryKeyStore::new());
     let svc = ScimService::builder(MemoryStore::new())
         .authenticator(Arc::clone(&keys))
-        .build();
+        .build()
+        .unwrap();
     let mut entra = TenantSettings::for_idp(Idp::Entra);
     entra.deprovision = Deprovision::Deactivate;
     keys.enable("entra-co", entra).await.unwrap();
@@ -526,8 +528,11 @@ async fn each_tenant_has_its_own_settings() {
     );
 }
 
+#[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn the_sqlite_key_store_keeps_digests_across_restarts() {
+    use scimkit::auth::SqliteKeyStore;
+
     let dir = std::env::temp_dir().join(format!("scimkit-keys-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("keys.db");
@@ -615,7 +620,8 @@ async fn me_is_the_user_the_callers_subject_names() {
     let svc = ScimService::builder(MemoryStore::new())
         .authenticator(Arc::clone(&keys))
         .me(Arc::clone(&holders))
-        .build();
+        .build()
+        .unwrap();
     keys.enable("acme", TenantSettings::default())
         .await
         .unwrap();
@@ -643,7 +649,8 @@ async fn me_is_the_user_the_callers_subject_names() {
     // Without a resolver: 501.
     let bare = ScimService::builder(MemoryStore::new())
         .authenticator(Arc::clone(&keys))
-        .build();
+        .build()
+        .unwrap();
     let (status, err) = call(&bare, personal.secret(), "GET", "/scim/v2/Me", None).await;
     assert_eq!(
         (status, err["status"].clone()),

@@ -6,6 +6,8 @@
 //! `SCIMKIT_PG` when set. Without a server the test says so and passes, unless
 //! `SCIMKIT_REQUIRE_PG` is set, as `.ci/run` does (it starts the server first).
 
+#![cfg(feature = "sql")]
+
 use crate::generators;
 
 use std::sync::OnceLock;

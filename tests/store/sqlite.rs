@@ -429,8 +429,9 @@ mod concurrency {
     fn service(name: &str) -> ScimService {
         let store = SqliteStore::open(super::temp_db(name)).unwrap();
         ScimService::builder(store)
-            .authenticator(BearerToken::new("t", "acme"))
+            .authenticator(BearerToken::for_tenant("t", "acme"))
             .build()
+            .unwrap()
     }
 
     async fn call(svc: &ScimService, method: &str, uri: &str, body: Value) -> (u16, Value) {

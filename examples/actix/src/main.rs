@@ -1,40 +1,41 @@
-//! The same SCIM server as `examples/server.rs`, under actix-web.
+//! scimkit's service under actix-web, on the in-memory store.
 //!
 //! ```text
-//! SCIM_API_KEY=secret cargo run --example actix
+//! SCIM_API_KEY=a-long-random-token cargo run -p scimkit-example-actix
 //! ```
 //!
 //! `SCIM_ADDR` (default `127.0.0.1:8080`) and `SCIM_API_KEY` (generated and printed once
-//! when unset) work as for the axum server; the store is the in-memory one.
+//! when unset) work as for the axum server. PATCH is answered as Entra ID's profile
+//! answers it: `204` with the new `ETag`.
 //!
-//! actix-web speaks `http` 0.2, scimkit `http` 1: the glue copies method, URI and
-//! headers across, reads the body up to the service's limit, and copies the answer back.
+//! actix-web speaks `http` 0.2 and reads bodies itself, so the adapter is the one place
+//! with glue: it copies method, URI and headers across, reads at most the body the
+//! request's endpoint takes, and copies the answer back.
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
-use scimkit::auth::{BearerToken, PatchResponse};
-use scimkit::service::ScimService;
-use scimkit::store::MemoryStore;
+use scimkit::auth::{BearerToken, Idp, TenantSettings};
+use scimkit::{MemoryStore, ScimError, ScimService};
 
 async fn scim(
     service: web::Data<ScimService>,
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let response = match body.to_bytes_limited(service.max_body_bytes()).await {
-        Ok(Ok(body)) => {
-            let mut request = http::Request::builder()
-                .method(req.method().as_str())
-                .uri(req.uri().to_string());
-            for (name, value) in req.headers() {
-                request = request.header(name.as_str(), value.as_bytes());
-            }
-            match request.body(body) {
-                Ok(request) => service.handle(request).await,
-                Err(_) => return HttpResponse::BadRequest().finish(),
-            }
-        }
+    let mut request = http::Request::builder()
+        .method(req.method().as_str())
+        .uri(req.uri().to_string());
+    for (name, value) in req.headers() {
+        request = request.header(name.as_str(), value.as_bytes());
+    }
+    let Ok(request) = request.body(()) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    let (parts, ()) = request.into_parts();
+    let limit = service.body_limit(&parts);
+    let response = match body.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => service.handle(http::Request::from_parts(parts, body)).await,
         Ok(Err(_)) => return HttpResponse::BadRequest().finish(),
-        Err(_) => service.body_too_large(),
+        Err(_) => ScimError::payload_too_large(limit).to_response(),
     };
     let mut out = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(response.status().as_u16())
@@ -46,27 +47,24 @@ async fn scim(
     out.body(response.into_body())
 }
 
-fn generated_key() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("SCIM_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    let (key, generated) = match std::env::var("SCIM_API_KEY") {
-        Ok(key) if !key.is_empty() => (key, false),
-        _ => (generated_key(), true),
-    };
+    let key = std::env::var("SCIM_API_KEY").ok().filter(|k| !k.is_empty());
+    let generated = key.is_none();
+    let key = key.unwrap_or_else(|| {
+        format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    });
     let base_url = format!("http://{addr}/scim/v2");
     let service = ScimService::builder(MemoryStore::new())
-        .authenticator(BearerToken::new(&key, "default"))
+        .authenticator(BearerToken::new(&key))
         .base_url(&base_url)
-        .patch_response(PatchResponse::NoContent)
-        .build();
+        .tenant_defaults(TenantSettings::for_idp(Idp::Entra))
+        .build()?;
     let data = web::Data::new(service);
     let server = HttpServer::new(move || {
         App::new()
@@ -78,5 +76,6 @@ async fn main() -> std::io::Result<()> {
     if generated {
         println!("API key (shown once): {key}");
     }
-    server.run().await
+    server.run().await?;
+    Ok(())
 }

@@ -1,0 +1,100 @@
+//! What the service tells `tracing` (feature `tracing`, on by default): a span for every
+//! request with its method, tenant, resource type and status, an event when it is
+//! answered (with its duration), and events for store faults and retried writes. No span
+//! or event holds a secret, a query string or a body.
+
+use std::future::Future;
+
+use http::StatusCode;
+
+use crate::error::ScimError;
+
+/// The span of one request.
+pub(super) struct Request {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+    #[cfg(feature = "tracing")]
+    started: std::time::Instant,
+}
+
+impl Request {
+    /// The span of a request, entered by [`within`](Self::within).
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(super) fn start(parts: &http::request::Parts) -> Request {
+        Request {
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!(
+                "scim",
+                method = %parts.method,
+                tenant = tracing::field::Empty,
+                resource_type = tracing::field::Empty,
+                status = tracing::field::Empty,
+            ),
+            #[cfg(feature = "tracing")]
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// `work`, in the request's span.
+    pub(super) async fn within<F: Future>(&self, work: F) -> F::Output {
+        #[cfg(feature = "tracing")]
+        {
+            use tracing::Instrument;
+            work.instrument(self.span.clone()).await
+        }
+        #[cfg(not(feature = "tracing"))]
+        work.await
+    }
+
+    /// A failure answered: the server's own (5xx) with what caused it.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(super) fn failed(&self, err: &ScimError) {
+        #[cfg(feature = "tracing")]
+        {
+            let _entered = self.span.enter();
+            let cause = std::error::Error::source(err).map(|c| c.to_string());
+            match err.status() {
+                StatusCode::INTERNAL_SERVER_ERROR => {
+                    tracing::error!(error = %err, cause, "the request failed")
+                }
+                s if s.is_server_error() => {
+                    tracing::warn!(error = %err, cause, "the request could not be served")
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The request answered with `status`.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    pub(super) fn finish(&self, status: StatusCode) {
+        #[cfg(feature = "tracing")]
+        {
+            self.span.record("status", status.as_u16());
+            let _entered = self.span.enter();
+            let micros = self.started.elapsed().as_micros() as u64;
+            tracing::debug!(status = status.as_u16(), micros, "answered");
+        }
+    }
+}
+
+/// The caller's tenant, once authenticated.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(super) fn record_tenant(tenant: &str) {
+    #[cfg(feature = "tracing")]
+    tracing::Span::current().record("tenant", tenant);
+}
+
+/// The resource type the request is for.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(super) fn record_resource_type(name: &str) {
+    #[cfg(feature = "tracing")]
+    tracing::Span::current().record("resource_type", name);
+}
+
+/// A write that lost a race with another write to the same resource, tried again.
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(super) fn retry(attempt: usize) {
+    #[cfg(feature = "tracing")]
+    tracing::debug!(attempt, "the resource changed meanwhile; writing again");
+}
