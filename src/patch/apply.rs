@@ -1,6 +1,7 @@
 //! Applying a PATCH request to a resource, all or nothing: each operation resolved against
 //! the resource type, values normalised as a POST's are, lists identified by `value`
 //! changed through a per-request index so that large groups are not scanned per member.
+//! Adding and replacing values is in [`super::set`], removals in [`super::remove`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,9 +9,7 @@ use serde_json::{Map, Value};
 
 use super::{AttributeChange, NetChange, OpKind, Operation, PatchError, PatchPath, PatchRequest};
 use crate::compat::Compat;
-use crate::eval::Matcher;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::json::get_ci;
 use crate::schema::{normalize_value, AttrKind, Attribute, Mutability, ResourceTypeView, Schema};
 
 /// The result of applying a PATCH request.
@@ -56,7 +55,7 @@ pub(super) struct Index {
 }
 
 impl Index {
-    fn new(ext: Option<&str>, name: &str, list: &[Value]) -> Index {
+    pub(super) fn new(ext: Option<&str>, name: &str, list: &[Value]) -> Index {
         Index {
             ext: ext.map(str::to_owned),
             name: name.to_owned(),
@@ -71,7 +70,7 @@ impl Index {
     }
 
     /// Whether the list differs from what it was when the index was built.
-    fn changed(&self) -> bool {
+    pub(super) fn changed(&self) -> bool {
         self.net.changed()
     }
 }
@@ -183,7 +182,7 @@ fn finish(view: ResourceTypeView<'_>, doc: &mut Map<String, Value>) -> Result<()
 }
 
 /// The attribute types of a complex attribute's sub-attributes, for filters on elements.
-struct SubTypes<'a>(&'a Attribute);
+pub(super) struct SubTypes<'a>(pub(super) &'a Attribute);
 
 impl crate::eval::AttributeTypes for SubTypes<'_> {
     fn attribute_type(&self, _: Option<&str>, path: &[&str]) -> Option<crate::eval::AttrType> {
@@ -207,7 +206,7 @@ pub(super) fn value_key(element: &Value) -> Option<&str> {
 }
 
 /// The `value` literal of a filter that is exactly `value eq "…"`.
-fn value_eq(filter: &Filter) -> Option<&str> {
+pub(super) fn value_eq(filter: &Filter) -> Option<&str> {
     match filter {
         Filter::Compare {
             path,
@@ -220,48 +219,6 @@ fn value_eq(filter: &Filter) -> Option<&str> {
             Some(s)
         }
         _ => None,
-    }
-}
-
-/// The element a filter of `eq` clauses describes (`type eq "work"` gives
-/// `{"type": "work"}`), for a filter that matched nothing.
-fn element_from_filter(attr: &Attribute, filter: &Filter, out: &mut Map<String, Value>) -> bool {
-    match filter {
-        Filter::And(terms) => terms.iter().all(|t| element_from_filter(attr, t, out)),
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.urn.is_none() && path.sub_attr.is_none() => {
-            let Some(sub) = attr.sub_attribute(&path.name) else {
-                return false;
-            };
-            let v = match value {
-                CompValue::String(s) => Value::String(s.clone()),
-                CompValue::Bool(b) => Value::Bool(*b),
-                CompValue::Number(n) => Value::Number(n.clone()),
-                CompValue::Null => return false,
-            };
-            out.insert(sub.name.clone(), v);
-            true
-        }
-        _ => false,
-    }
-}
-
-/// When an element of `items` at one of `touched` is primary, the others are not.
-fn settle_primary(items: &mut [Value], touched: &[usize]) {
-    let is_primary = |v: &Value| v.get("primary") == Some(&Value::Bool(true));
-    let Some(&keep) = touched
-        .iter()
-        .find(|&&i| items.get(i).is_some_and(is_primary))
-    else {
-        return;
-    };
-    for (i, item) in items.iter_mut().enumerate() {
-        if i != keep && is_primary(item) {
-            item["primary"] = Value::Bool(false);
-        }
     }
 }
 
@@ -542,7 +499,7 @@ impl<'v, 'r> Engine<'v, 'r> {
     }
 
     /// The object holding the target attribute; created when `create`.
-    fn container<'d>(
+    pub(super) fn container<'d>(
         &self,
         doc: &'d mut Map<String, Value>,
         ext: Option<&str>,
@@ -579,7 +536,7 @@ impl<'v, 'r> Engine<'v, 'r> {
         )?)
     }
 
-    fn check_writable(
+    pub(super) fn check_writable(
         attr: &Attribute,
         current: Option<&Value>,
         new: Option<&Value>,
@@ -599,550 +556,6 @@ impl<'v, 'r> Engine<'v, 'r> {
             Mutability::ReadWrite | Mutability::WriteOnly => Ok(()),
         }
     }
-
-    /// `add` or `replace` at a path.
-    fn set(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        target: &Target<'_>,
-        op: OpKind,
-        value: Value,
-    ) -> Result<(), PatchError> {
-        let attr = target.attr;
-        if target.filter.is_some() {
-            return self.set_filtered(doc, target, op, value);
-        }
-        if let Some(sub) = target.sub {
-            if attr.mutability == Mutability::ReadOnly {
-                return Err(PatchError::mutability(format!(
-                    "{} is read-only",
-                    attr.name
-                )));
-            }
-            self.flush(doc, attr);
-            let value = self.normalized(sub, target, Some(&attr.name), value, false)?;
-            let container = self.container(doc, target.ext, true).expect("created");
-            let slot = container.entry(attr.name.clone()).or_insert_with(|| {
-                if attr.multi_valued {
-                    Value::Array(vec![Value::Object(Map::new())])
-                } else {
-                    Value::Object(Map::new())
-                }
-            });
-            let mut objects: Vec<&mut Map<String, Value>> = match slot {
-                Value::Object(o) => vec![o],
-                Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),
-                _ => vec![],
-            };
-            for object in objects.iter_mut() {
-                Self::check_writable(sub, object.get(&sub.name), value.as_ref())?;
-                match &value {
-                    Some(v) => {
-                        object.insert(sub.name.clone(), v.clone());
-                    }
-                    None => {
-                        object.remove(&sub.name);
-                    }
-                }
-            }
-            drop(objects);
-            prune(container, &attr.name);
-            return Ok(());
-        }
-        if !attr.multi_valued {
-            let value = self.normalized(attr, target, None, value, false)?;
-            let container = self.container(doc, target.ext, true).expect("created");
-            let current = container.get(&attr.name);
-            match (attr.kind, value) {
-                (_, None) => {}
-                (AttrKind::Complex, Some(Value::Object(fields))) => {
-                    if attr.mutability == Mutability::ReadOnly {
-                        return Err(PatchError::mutability(format!(
-                            "{} is read-only",
-                            attr.name
-                        )));
-                    }
-                    // Sub-attributes given replace theirs; the others stay (§3.5.2.1, §3.5.2.3).
-                    let mut merged = current
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default();
-                    for (k, v) in fields {
-                        let sub = attr.sub_attribute(&k).expect("normalised names");
-                        Self::check_writable(sub, merged.get(&k), Some(&v))?;
-                        merged.insert(k, v);
-                    }
-                    container.insert(attr.name.clone(), Value::Object(merged));
-                }
-                (_, Some(v)) => {
-                    Self::check_writable(attr, current, Some(&v))?;
-                    container.insert(attr.name.clone(), v);
-                }
-            }
-            return Ok(());
-        }
-        if attr.mutability == Mutability::ReadOnly {
-            return Err(PatchError::mutability(format!(
-                "{} is read-only",
-                attr.name
-            )));
-        }
-        let items = match self.normalized(attr, target, None, value, false)? {
-            Some(Value::Array(items)) => items,
-            _ => Vec::new(),
-        };
-        if op == OpKind::Replace {
-            self.flush(doc, attr);
-            let container = self.container(doc, target.ext, true).expect("created");
-            if items.is_empty() {
-                container.remove(&attr.name);
-            } else {
-                container.insert(attr.name.clone(), Value::Array(items));
-            }
-            return Ok(());
-        }
-        if identified_by_value(attr) {
-            return self.add_identified(doc, target, items);
-        }
-        let container = self.container(doc, target.ext, true).expect("created");
-        let slot = container
-            .entry(attr.name.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if !slot.is_array() {
-            *slot = Value::Array(vec![slot.take()]);
-        }
-        let list = slot.as_array_mut().expect("an array");
-        let mut touched = Vec::new();
-        for item in items {
-            match list.iter().position(|existing| *existing == item) {
-                Some(i) => touched.push(i),
-                None => {
-                    touched.push(list.len());
-                    list.push(item);
-                }
-            }
-        }
-        settle_primary(list, &touched);
-        prune(container, &attr.name);
-        Ok(())
-    }
-
-    /// Adds elements of an attribute identified by `value`, skipping values present.
-    fn add_identified(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        target: &Target<'_>,
-        items: Vec<Value>,
-    ) -> Result<(), PatchError> {
-        let attr = target.attr;
-        if items.iter().any(|i| value_key(i).is_none()) {
-            return Err(PatchError::invalid_value(format!(
-                "every element of {} needs a value",
-                attr.name
-            )));
-        }
-        // A value removed earlier in this request and added again: apply the removal now.
-        let readded = self
-            .indexes
-            .get(&(attr as *const Attribute as usize))
-            .is_some_and(|ix| {
-                items
-                    .iter()
-                    .any(|i| value_key(i).is_some_and(|k| ix.removed.contains(k)))
-            });
-        if readded {
-            self.flush(doc, attr);
-        }
-        let container = self.container(doc, target.ext, true).expect("created");
-        let slot = container
-            .entry(attr.name.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        let list = slot
-            .as_array_mut()
-            .ok_or_else(|| PatchError::invalid_value(format!("{} is not a list", attr.name)))?;
-        let index = self
-            .indexes
-            .entry(attr as *const Attribute as usize)
-            .or_insert_with(|| Index::new(target.ext, &attr.name, list));
-        for item in items {
-            let key = value_key(&item).expect("checked").to_owned();
-            if index.present.insert(key.clone()) {
-                list.push(item);
-                index.net.added(&key);
-            }
-        }
-        Ok(())
-    }
-
-    /// `add` or `replace` through `attr[filter]` or `attr[filter].sub`.
-    fn set_filtered(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        target: &Target<'_>,
-        op: OpKind,
-        value: Value,
-    ) -> Result<(), PatchError> {
-        let attr = target.attr;
-        if attr.mutability == Mutability::ReadOnly {
-            return Err(PatchError::mutability(format!(
-                "{} is read-only",
-                attr.name
-            )));
-        }
-        self.flush(doc, attr);
-        let filter = target.filter.expect("filtered");
-        let matcher = Matcher::new(filter, &SubTypes(attr))
-            .map_err(|e| PatchError::invalid_path(format!("the path's filter: {e}")))?;
-        let new = match target.filter_sub {
-            Some(sub) => self.normalized(sub, target, Some(&attr.name), value, false)?,
-            None => self.normalized(attr, target, None, value, true)?,
-        };
-        let container = self.container(doc, target.ext, true).expect("created");
-        let slot = container.entry(attr.name.clone()).or_insert_with(|| {
-            if attr.multi_valued {
-                Value::Array(Vec::new())
-            } else {
-                Value::Null
-            }
-        });
-        let elements: Vec<&mut Value> = match slot {
-            Value::Array(items) => items.iter_mut().collect(),
-            Value::Object(_) => vec![slot],
-            _ => vec![],
-        };
-        let mut touched = Vec::new();
-        let mut matched = 0;
-        for (i, element) in elements.into_iter().enumerate() {
-            if !matcher.matches(element) {
-                continue;
-            }
-            matched += 1;
-            touched.push(i);
-            let Value::Object(fields) = element else {
-                continue;
-            };
-            match (target.filter_sub, &new) {
-                (Some(sub), Some(v)) => {
-                    Self::check_writable(sub, fields.get(&sub.name), Some(v))?;
-                    fields.insert(sub.name.clone(), v.clone());
-                }
-                (Some(sub), None) => {
-                    fields.remove(&sub.name);
-                }
-                (None, Some(Value::Object(v))) if op == OpKind::Add => {
-                    for (k, val) in v {
-                        fields.insert(k.clone(), val.clone());
-                    }
-                }
-                (None, Some(v)) => *element = v.clone(),
-                (None, None) => {}
-            }
-        }
-        if matched == 0 {
-            let mut created = Map::new();
-            if !self.compat.patch_create_on_filter_miss
-                || !element_from_filter(attr, filter, &mut created)
-            {
-                return Err(PatchError::no_target(format!(
-                    "no value of {} matches the filter",
-                    attr.name
-                )));
-            }
-            match (target.filter_sub, new) {
-                (Some(sub), Some(v)) => {
-                    created.insert(sub.name.clone(), v);
-                }
-                (None, Some(Value::Object(v))) => created.extend(v),
-                _ => {
-                    // Nothing to set: leave no empty list behind.
-                    prune(container, &attr.name);
-                    return Ok(());
-                }
-            }
-            // The filter's literals are values like any other: typed and checked.
-            let Some(created) = normalize_value(
-                attr,
-                target.ext,
-                None,
-                Value::Object(created),
-                true,
-                self.compat,
-                &mut self.write_only,
-            )?
-            else {
-                prune(container, &attr.name);
-                return Ok(());
-            };
-            match slot {
-                Value::Array(items) => {
-                    touched.push(items.len());
-                    items.push(created);
-                }
-                _ => *slot = created,
-            }
-        }
-        if let Value::Array(items) = slot {
-            settle_primary(items, &touched);
-        }
-        prune(container, &attr.name);
-        Ok(())
-    }
-
-    /// `remove` at a path; `value`, for a multi-valued attribute, lists the elements to
-    /// remove (Entra's and JumpCloud's way of removing group members). `keys` are the
-    /// values to take out through the index, when the caller found the removal can.
-    fn remove(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        target: &Target<'_>,
-        value: Option<Value>,
-        keys: Option<Vec<String>>,
-    ) -> Result<(), PatchError> {
-        let attr = target.attr;
-        if attr.mutability == Mutability::ReadOnly {
-            return Err(PatchError::mutability(format!(
-                "{} is read-only",
-                attr.name
-            )));
-        }
-        if target.sub.is_none() && target.filter.is_none() && attr.required {
-            return Err(PatchError::mutability(format!(
-                "{} is required and cannot be removed",
-                attr.name
-            )));
-        }
-        if let Some(sub) = target.sub.or(target.filter_sub) {
-            if sub.required || sub.mutability == Mutability::ReadOnly {
-                return Err(PatchError::mutability(format!(
-                    "{}.{} cannot be removed",
-                    attr.name, sub.name
-                )));
-            }
-        }
-        if let Some(keys) = keys {
-            return self.remove_identified(doc, target, keys);
-        }
-        self.flush(doc, attr);
-        let Some(container) = self.container(doc, target.ext, false) else {
-            // No extension object: the attribute is absent, as below.
-            return if target.filter.is_some() {
-                self.missing(attr)
-            } else {
-                Ok(())
-            };
-        };
-        let Some(slot) = container.get_mut(&attr.name) else {
-            return if target.filter.is_some() {
-                self.missing(attr)
-            } else {
-                Ok(())
-            };
-        };
-        if let Some(filter) = target.filter {
-            let matcher = Matcher::new(filter, &SubTypes(attr))
-                .map_err(|e| PatchError::invalid_path(format!("the path's filter: {e}")))?;
-            let mut matched = 0;
-            match slot {
-                Value::Array(items) => {
-                    for item in items.iter_mut() {
-                        if matcher.matches(item) {
-                            matched += 1;
-                            match (target.filter_sub, item.as_object_mut()) {
-                                (Some(sub), Some(fields)) => {
-                                    fields.remove(&sub.name);
-                                }
-                                _ => *item = Value::Null,
-                            }
-                        }
-                    }
-                    items.retain(|i| !i.is_null() && i.as_object().is_none_or(|o| !o.is_empty()));
-                }
-                Value::Object(fields) if matcher.matches(&Value::Object(fields.clone())) => {
-                    matched = 1;
-                    match target.filter_sub {
-                        Some(sub) => {
-                            fields.remove(&sub.name);
-                        }
-                        None => *slot = Value::Null,
-                    }
-                }
-                _ => {}
-            }
-            prune(container, &attr.name);
-            return if matched == 0 {
-                self.missing(attr)
-            } else {
-                Ok(())
-            };
-        }
-        if let Some(sub) = target.sub {
-            match slot {
-                Value::Object(fields) => {
-                    fields.remove(&sub.name);
-                }
-                Value::Array(items) => {
-                    for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                        item.remove(&sub.name);
-                    }
-                }
-                _ => {}
-            }
-            prune(container, &attr.name);
-            return Ok(());
-        }
-        match (value, slot) {
-            (Some(listed), Value::Array(items))
-                if self.compat.patch_remove_by_value && attr.multi_valued =>
-            {
-                let listed = match listed {
-                    Value::Array(l) => l,
-                    other => vec![other],
-                };
-                items.retain(|item| {
-                    !listed.iter().any(|l| match (l, item) {
-                        (Value::Object(l), Value::Object(_)) => l
-                            .iter()
-                            .filter(|(_, v)| !v.is_null())
-                            .all(|(k, v)| get_ci_value(item, k) == Some(v)),
-                        (l, item) => l == item,
-                    })
-                });
-            }
-            _ => {
-                container.remove(&attr.name);
-            }
-        }
-        prune(container, &attr.name);
-        Ok(())
-    }
-
-    /// The values a removal of an attribute identified by `value` takes out, when it is
-    /// one the index can do: `attr[value eq "…"]`, or `attr` with a list of values.
-    pub(super) fn removal_keys(
-        &self,
-        target: &Target<'_>,
-        value: Option<&Value>,
-    ) -> Result<Option<Vec<String>>, PatchError> {
-        if let Some(filter) = target.filter {
-            return Ok(match (value_eq(filter), target.filter_sub) {
-                (Some(key), None) => Some(vec![key.to_owned()]),
-                _ => None,
-            });
-        }
-        let Some(listed) = value.filter(|_| self.compat.patch_remove_by_value) else {
-            return Ok(None);
-        };
-        let listed = match listed {
-            Value::Array(l) => l.as_slice(),
-            other => std::slice::from_ref(other),
-        };
-        let mut keys = Vec::with_capacity(listed.len());
-        for item in listed {
-            let key = match item {
-                // The value identifies the element; `$ref: null` and the like say nothing.
-                Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
-                Value::String(s) => Some(s.as_str()),
-                _ => None,
-            };
-            match key {
-                Some(k) => keys.push(k.to_owned()),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(keys))
-    }
-
-    fn remove_identified(
-        &mut self,
-        doc: &mut Map<String, Value>,
-        target: &Target<'_>,
-        keys: Vec<String>,
-    ) -> Result<(), PatchError> {
-        let attr = target.attr;
-        let Some(list) = self
-            .container(doc, target.ext, false)
-            .and_then(|c| c.get(&attr.name))
-            .and_then(Value::as_array)
-        else {
-            return if target.filter.is_some() {
-                self.missing(attr)
-            } else {
-                Ok(())
-            };
-        };
-        let index = self
-            .indexes
-            .entry(attr as *const Attribute as usize)
-            .or_insert_with(|| Index::new(target.ext, &attr.name, list));
-        let mut missed = false;
-        for key in keys {
-            if index.present.remove(&key) {
-                index.net.removed(&key);
-                index.removed.insert(key);
-            } else {
-                missed = true;
-            }
-        }
-        if missed && target.filter.is_some() {
-            return self.missing(attr);
-        }
-        Ok(())
-    }
-
-    /// A remove that found nothing: done already under the lenient profile, `noTarget`
-    /// under the strict one.
-    fn missing(&self, attr: &Attribute) -> Result<(), PatchError> {
-        if self.compat.patch_remove_missing_is_noop {
-            Ok(())
-        } else {
-            Err(PatchError::no_target(format!(
-                "no value of {} matches",
-                attr.name
-            )))
-        }
-    }
-
-    /// Applies the removals the index deferred for `attr`, and forgets its index.
-    fn flush(&mut self, doc: &mut Map<String, Value>, attr: &Attribute) {
-        if let Some(index) = self.indexes.remove(&(attr as *const Attribute as usize)) {
-            self.retire(doc, index);
-        }
-    }
-
-    fn flush_all(&mut self, doc: &mut Map<String, Value>) {
-        let indexes: Vec<Index> = self.indexes.drain().map(|(_, index)| index).collect();
-        for index in indexes {
-            self.retire(doc, index);
-        }
-    }
-
-    /// Applies an index's deferred removals and keeps its net change.
-    fn retire(&mut self, doc: &mut Map<String, Value>, mut index: Index) {
-        self.changed |= index.changed();
-        let net = std::mem::take(&mut index.net);
-        let (ext, name) = (index.ext.clone(), index.name.clone());
-        apply_removals(doc, index);
-        self.nets.push((ext, name, net));
-    }
-}
-
-fn get_ci_value<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
-    item.as_object().and_then(|o| get_ci(o, key))
-}
-
-fn apply_removals(doc: &mut Map<String, Value>, index: Index) {
-    if index.removed.is_empty() {
-        return;
-    }
-    let container = match &index.ext {
-        Some(urn) => doc.get_mut(urn).and_then(Value::as_object_mut),
-        None => Some(doc),
-    };
-    let Some(container) = container else { return };
-    if let Some(Value::Array(items)) = container.get_mut(&index.name) {
-        items.retain(|i| value_key(i).is_none_or(|k| !index.removed.contains(k)));
-    }
-    prune(container, &index.name);
 }
 
 /// Removes `name` from `container` when it holds nothing: `null`, `[]` or `{}`, after

@@ -36,7 +36,9 @@ mod apply;
 mod changes;
 mod error;
 mod members;
+mod remove;
 mod request;
+mod set;
 
 pub use apply::Patched;
 pub use changes::AttributeChange;
