@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         .authenticator(BearerToken::for_tenant("fuzz-token", "t"))
         .events(Arc::new(MemoryEventLog::new()))
         .roles(roles)
-        .build();
+        .build()
+        .expect("a service");
     let response = run(service.handle(request(
         "POST",
         "/scim/v2/Bulk",

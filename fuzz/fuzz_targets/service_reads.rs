@@ -1,8 +1,8 @@
 //! Writes from arbitrary Bulk operations, each sent alone (a `bulkId:` an earlier one
-//! created stands for its id), with every resource read and
-//! every list paged after each: answers served from the store's renderings equal those of
-//! the same service reading, projecting and serialising (a store that keeps none, over the
-//! same data), byte for byte in meaning, status and ETag; never a panic or a 500.
+//! created stands for its id), with every resource read and every list paged after each:
+//! answers served from the renderings kept beside the store's documents equal those of the
+//! same service rendering afresh (over a store that hands out documents of its own, over
+//! the same data), byte for byte in meaning, status and ETag; never a panic or a 500.
 #![no_main]
 
 use std::future::Future;
@@ -13,9 +13,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use scimkit::auth::BearerToken;
-use scimkit::schema::UniqueValue;
+use scimkit::patch::MemberChanges;
 use scimkit::service::ScimService;
-use scimkit::store::{MemoryStore, Page, Query, ResourceStore, Scope, StoreError};
+use scimkit::store::{
+    Document, MembersChanged, MemoryStore, Page, Query, ResourceStore, Scope, StoreError,
+    WriteOptions,
+};
 use serde_json::{json, Value};
 
 /// The in-memory store never suspends: one poll finishes a request.
@@ -28,37 +31,51 @@ fn run<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// The memory store without its renderings.
-struct Plain(Arc<MemoryStore>);
+/// The memory store, handing out documents of its own making: nothing kept beside the
+/// memory store's documents is reused.
+struct Fresh(Arc<MemoryStore>);
+
+fn fresh(doc: Document) -> Document {
+    Document::new(doc.into_value())
+}
 
 #[async_trait]
-impl ResourceStore for Plain {
+impl ResourceStore for Fresh {
     async fn create(
         &self,
         s: &Scope<'_>,
         r: Value,
-        u: &[UniqueValue],
-    ) -> Result<Value, StoreError> {
-        self.0.create(s, r, u).await
+        o: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        self.0.create(s, r, o).await.map(fresh)
     }
-    async fn get(&self, s: &Scope<'_>, id: &str) -> Result<Value, StoreError> {
-        self.0.get(s, id).await
+    async fn get(&self, s: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+        self.0.get(s, id).await.map(fresh)
     }
     async fn replace(
         &self,
         s: &Scope<'_>,
         id: &str,
         r: Value,
-        u: &[UniqueValue],
-        v: Option<&str>,
-    ) -> Result<Value, StoreError> {
-        self.0.replace(s, id, r, u, v).await
+        o: WriteOptions,
+    ) -> Result<Document, StoreError> {
+        self.0.replace(s, id, r, o).await.map(fresh)
     }
-    async fn delete(&self, s: &Scope<'_>, id: &str, v: Option<&str>) -> Result<(), StoreError> {
-        self.0.delete(s, id, v).await
+    async fn delete(&self, s: &Scope<'_>, id: &str, o: WriteOptions) -> Result<(), StoreError> {
+        self.0.delete(s, id, o).await
     }
-    async fn query(&self, s: &Scope<'_>, q: &Query) -> Result<Page, StoreError> {
-        self.0.query(s, q).await
+    async fn query(&self, s: &Scope<'_>, q: &Query<'_>) -> Result<Page, StoreError> {
+        Ok(self.0.query(s, q).await?.map(fresh))
+    }
+    async fn change_members(
+        &self,
+        s: &Scope<'_>,
+        id: &str,
+        c: &MemberChanges,
+        at: &str,
+        o: WriteOptions,
+    ) -> Result<Option<MembersChanged>, StoreError> {
+        self.0.change_members(s, id, c, at, o).await
     }
 }
 
@@ -67,6 +84,7 @@ fn service(store: impl ResourceStore + 'static) -> ScimService {
         .authenticator(BearerToken::for_tenant("fuzz-token", "t"))
         .base_url("https://example.com/scim/v2")
         .build()
+        .expect("a service")
 }
 
 /// Status, ETag and body (as JSON, `Null` when empty) of a request.
@@ -104,7 +122,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let store = Arc::new(MemoryStore::new());
     let fast = service(Arc::clone(&store));
-    let plain = service(Plain(store));
+    let plain = service(Fresh(store));
     // bulkId → the id its POST created, put in place of `bulkId:…` in later operations.
     let mut created: Vec<(String, String)> = Vec::new();
     for op in ops.into_iter().take(16) {
