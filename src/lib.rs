@@ -1,114 +1,95 @@
 //! # scimkit
 //!
-//! An embeddable SCIM 2.0 service-provider library: the part of a SaaS application that
-//! lets identity providers such as Microsoft Entra ID, Okta, JumpCloud, OneLogin and Ping
-//! provision users and groups into it (RFC 7643, RFC 7644, RFC 9865).
+//! An embeddable SCIM 2.0 service provider: the part of a SaaS application that lets
+//! identity providers — Microsoft Entra ID, Okta, Google Workspace, JumpCloud, OneLogin,
+//! Ping — provision users and groups into it (RFC 7643, RFC 7644, RFC 9865).
 //!
-//! The core does no I/O. It parses what an identity provider sends, checks it against the
-//! schemas, and answers with SCIM JSON; transport and storage come from the application.
-//!
-//! ## Filters
-//!
-//! Every list, search, PATCH path and storage query stands on the filter language of
-//! RFC 7644 §3.4.2.2. A [`Filter`] parses from a string, prints back in canonical syntax,
-//! and is evaluated against JSON resources by an [`eval::Matcher`]:
-//!
-//! ```
-//! use scimkit::eval::{Matcher, TypeMap};
-//! use scimkit::Filter;
-//! use serde_json::json;
-//!
-//! // The filter Microsoft Entra ID sends to find a user before creating it.
-//! let filter: Filter = r#"userName eq "Test_User_dfeef4c5-5681-4387-b016-bdf221e82081""#.parse()?;
-//! let user = json!({
-//!     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-//!     "userName": "test_user_DFEEF4C5-5681-4387-b016-bdf221e82081",
-//!     "active": true,
-//!     "emails": [{"type": "work", "value": "Test_User@example.com", "primary": true}],
-//! });
-//!
-//! // Compile once (names and types resolved, literals prepared), then match many resources.
-//! let matcher = Matcher::new(&filter, &TypeMap::scim_core())?;
-//! assert!(matcher.matches(&user)); // userName is not case-exact
-//!
-//! let work: Filter = r#"emails[type eq "work"].value ew "@EXAMPLE.com" and active eq true"#.parse()?;
-//! assert!(Matcher::new(&work, &TypeMap::scim_core())?.matches(&user));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! ## Schemas and validation
-//!
-//! [`schema::Registry`] knows the resource types and their schemas (User, Group and the
-//! Enterprise User extension built in, the application's own added). A resource type
-//! resolves names, normalises what an identity provider sends into a canonical resource
-//! under a [`Compat`] profile, and projects resources for responses; it is also the
-//! evaluator's source of attribute types:
-//!
-//! ```
-//! use scimkit::eval::Matcher;
-//! use scimkit::schema::{Registry, Write};
-//! use scimkit::{Compat, Filter};
-//! use serde_json::json;
-//!
-//! let registry = Registry::scim_default();
-//! let users = registry.resource_type("User").unwrap();
-//! let user = users.normalize(json!({
-//!     "userName": "bjensen",
-//!     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "701984"}
-//! }), Write::Create, &Compat::lenient())?.resource;
-//!
-//! let filter: Filter = r#"employeeNumber eq "701984""#.parse()?;
-//! assert!(Matcher::new(&filter, &users)?.matches(&user));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! ## PATCH
-//!
-//! [`patch::PatchRequest`] reads a PatchOp body and [`schema::ResourceTypeView::patch`]
-//! applies it all or nothing, tolerating what Entra ID, Okta and JumpCloud send under the
-//! lenient [`Compat`] profile (see the [`patch`] module).
-//!
-//! ## Serving and storing
-//!
-//! [`service::ScimService`] answers `http::Request`s with `http::Response`s, without a web
-//! framework; it reaches storage through the [`store::ResourceStore`] trait. Two stores come
-//! with the crate: [`store::MemoryStore`], and (feature `sqlite`, on by default)
-//! `store::SqliteStore`, persistent, with filters pushed down to SQL through the
-//! `sql` module. `examples/server.rs` is a complete server under axum:
+//! The core does no I/O: [`ScimService`] turns an `http::Request` into an
+//! `http::Response`, tolerating what identity providers really send, and reaches the
+//! application's data through the [`ResourceStore`] trait. It is a `tower::Service`, so an
+//! axum application mounts it in one line:
 //!
 //! ```no_run
-//! use scimkit::auth::BearerToken;
-//! use scimkit::service::ScimService;
-//! use scimkit::store::SqliteStore;
+//! use axum::Router;
+//! use scimkit::store::{Document, Page, Query, Scope, StoreError, WriteOptions};
+//! use scimkit::{async_trait, BearerToken, ResourceStore, ScimService};
+//! use serde_json::Value;
 //!
-//! let service = ScimService::builder(SqliteStore::open("scim.db")?)
-//!     .authenticator(BearerToken::for_tenant("a long random token", "tenant-1"))
-//!     .build();
-//! // In the web framework's handler: `service.handle(request).await`.
-//! # Ok::<(), scimkit::store::StoreError>(())
+//! /// The application's database, behind the five calls SCIM needs.
+//! struct AppStore;
+//!
+//! #[async_trait]
+//! impl ResourceStore for AppStore {
+//!     async fn create(&self, scope: &Scope<'_>, resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
+//!         todo!("insert, keeping options.unique unique in the tenant")
+//!     }
+//!     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
+//!         todo!("select by id")
+//!     }
+//!     async fn replace(&self, scope: &Scope<'_>, id: &str, resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
+//!         todo!("update where the version is options.if_match, if given")
+//!     }
+//!     async fn delete(&self, scope: &Scope<'_>, id: &str, options: WriteOptions) -> Result<(), StoreError> {
+//!         todo!("delete, on the same condition")
+//!     }
+//!     async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
+//!         todo!("query.filter() as SQL (scimkit::sql), or query.matches() in memory")
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let scim = ScimService::builder(AppStore)
+//!         .authenticator(BearerToken::new(&std::env::var("SCIM_TOKEN")?))
+//!         .build()?;
+//!     let app = Router::new().nest_service("/scim/v2", scim);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
 //! ```
 //!
-//! ## Tenants, the activity log and roles
+//! [`MemoryStore`] and (feature `sqlite`, on by default) `SqliteStore` are stores ready to
+//! use; the [stores guide](guide::stores) shows how to write one, and
+//! [`store::paginate`], [`store::Sort`] and the conformance suite are there to help.
 //!
-//! One service serves every tenant of an application. [`auth`] names the caller's tenant
-//! and its settings (identity provider profile, deprovisioning policy, PATCH answer) from
-//! an API key that a [`auth::KeyStore`] shows once, keeps as a digest, rotates and revokes;
-//! [`events`] reports every write and every failed request with what changed and who sent
-//! it, for an activity log; [`roles`] keeps each user's application role from ordered
-//! rules over the identity provider's groups. `POST /Bulk` runs many operations in one
-//! request, with `bulkId` references resolved.
+//! ## The crate
 //!
-//! Bad filters are errors that point at the offending byte and become a SCIM
-//! `400 invalidFilter`:
+//! | module | what it holds |
+//! |---|---|
+//! | [`service`] | [`ScimService`] and its builder: endpoints, Bulk, discovery, ETags, limits |
+//! | [`store`] | the [`ResourceStore`] trait, its [`Query`](store::Query), the stores of the crate, the conformance suite |
+//! | [`auth`] | authenticators: [`BearerToken`], [`KeyStore`]s of tenants and their API keys |
+//! | [`schema`] | schemas, resource types, the [`Registry`]; validation and projection of resources |
+//! | [`filter`], [`eval`] | the filter language: [`Filter`] parsed and printed, a [`Matcher`](eval::Matcher) evaluating it |
+//! | [`patch`] | PATCH requests and their application, all or nothing |
+//! | [`events`], [`roles`] | the provisioning activity log; group-based roles |
+//! | `sql` | filters and sorts as SQL, for SQLite and PostgreSQL (feature `sql`) |
+//! | [`error`] | [`ScimError`]: what a client is answered when something fails |
 //!
-//! ```
-//! use scimkit::{Filter, ScimError, ScimType};
+//! Each layer has its own error — [`FilterError`], [`PatchError`](patch::PatchError),
+//! [`SchemaError`](schema::SchemaError), [`StoreError`](store::StoreError) — that converts
+//! into a [`ScimError`] where the response is made.
 //!
-//! let err = r#"userName eq "bjensen" and"#.parse::<Filter>().unwrap_err();
-//! assert_eq!(err.offset(), 25);
-//! let scim: ScimError = err.into();
-//! assert_eq!(scim.scim_type(), Some(ScimType::InvalidFilter));
-//! ```
+//! ## Guides
+//!
+//! - [Embedding](guide::embedding): authenticators, mounting, base paths, logs.
+//! - [Identity providers](guide::identity_providers): what they send and what is accepted;
+//!   filters, validation, PATCH, Bulk.
+//! - [Stores](guide::stores): the stores of the crate, writing one, the conformance suite.
+//! - [Tenants](guide::tenants): API keys, the activity log and roles — a settings page.
+//! - [Limits](guide::limits): what bounds hostile input.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | yes | `SqliteStore` and `SqliteKeyStore`, with SQLite built in (implies `sql`) |
+//! | `tracing` | yes | a span per request, events for store faults and retries |
+//! | `sql` | no | the `sql` module, without a database driver |
+//! | `conformance` | no | `store::conformance` and `store_conformance_tests!`, for a store author's tests |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 pub mod compat;
@@ -123,6 +104,7 @@ pub mod roles;
 pub mod schema;
 pub mod service;
 #[cfg(feature = "sql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql")))]
 pub mod sql;
 pub mod store;
 
@@ -131,6 +113,7 @@ pub mod store;
 /// `async-trait` themselves.
 pub use async_trait::async_trait;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use auth::SqliteKeyStore;
 pub use auth::{Authenticator, BearerToken, Caller, Idp, KeyStore, MemoryKeyStore, TenantSettings};
 pub use compat::Compat;
@@ -139,8 +122,23 @@ pub use filter::{Filter, FilterError};
 pub use schema::Registry;
 pub use service::ScimService;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
 pub use store::{MemoryStore, ResourceStore};
+
+/// Guides: how the pieces fit together, with examples that run.
+pub mod guide {
+    #[doc = include_str!("../docs/embedding.md")]
+    pub mod embedding {}
+    #[doc = include_str!("../docs/identity-providers.md")]
+    pub mod identity_providers {}
+    #[doc = include_str!("../docs/stores.md")]
+    pub mod stores {}
+    #[doc = include_str!("../docs/tenants.md")]
+    pub mod tenants {}
+    #[doc = include_str!("../docs/limits.md")]
+    pub mod limits {}
+}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

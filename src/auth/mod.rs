@@ -26,6 +26,7 @@ mod sqlite;
 
 pub use keys::{KeyError, KeyInfo, KeyStore, MemoryKeyStore, NewKey};
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteKeyStore;
 
 /// Turns a request's credentials into the caller they name, or refuses them.

@@ -154,6 +154,37 @@ pub(super) fn project(
     resource
 }
 
+/// Whether the default projection takes anything out of `resource`: an attribute (or a
+/// sub-attribute of one) whose `returned` is `never` or `request`.
+pub(super) fn hides_by_default(view: ResourceTypeView<'_>, resource: &Value) -> bool {
+    let Some(obj) = resource.as_object() else {
+        return false;
+    };
+    let hidden = |a: &Attribute| matches!(a.returned, Returned::Never | Returned::Request);
+    let mut schemas = vec![(view.core_schema(), None)];
+    schemas.extend(
+        view.extensions()
+            .map(|(ext, _)| (ext, Some(ext.id.as_str()))),
+    );
+    schemas.into_iter().any(|(schema, urn)| {
+        let container = match urn {
+            None => Some(obj),
+            Some(urn) => obj
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(urn))
+                .and_then(|(_, v)| v.as_object()),
+        };
+        let Some(container) = container else {
+            return false;
+        };
+        schema
+            .attributes
+            .iter()
+            .filter(|a| hidden(a) || a.sub_attributes.iter().any(hidden))
+            .any(|a| container.keys().any(|k| k.eq_ignore_ascii_case(&a.name)))
+    })
+}
+
 /// The default projection: only what `returned: never` or `request` hides goes. It
 /// visits those attributes, not every attribute of the resource, since that is what
 /// most responses (every page of a list) need.

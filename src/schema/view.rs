@@ -208,6 +208,12 @@ impl<'r> ResourceTypeView<'r> {
         project::project(*self, resource, projection)
     }
 
+    /// Whether the default projection (no `attributes`, no `excludedAttributes`) takes
+    /// anything out of `resource`; when not, the resource is its own response.
+    pub(crate) fn hides_by_default(&self, resource: &Value) -> bool {
+        project::hides_by_default(*self, resource)
+    }
+
     /// Applies `request` to `resource`, all or nothing (RFC 7644 §3.5.2).
     ///
     /// The operations apply in order to a copy; the first that fails returns its error,

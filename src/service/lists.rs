@@ -11,26 +11,31 @@ use crate::error::{ScimError, ScimType};
 use crate::filter::{AttrPath, Filter};
 use crate::resource::LIST_RESPONSE;
 use crate::schema::{Projection, ResourceTypeView};
-use crate::store::{Paging, Query, SortOrder};
+use crate::store::{Paging, Query, Rendering, SortOrder};
 
 /// A list request, for any resource type: the filter and sort as parsed, the page and
 /// the projection.
 pub(super) struct ListSpec {
     filter: Option<Filter>,
     sort: Option<(AttrPath, SortOrder)>,
-    pub(super) paging: Paging,
-    pub(super) projection: Projection,
+    paging: Paging,
+    projection: Projection,
 }
 
 impl ListSpec {
     /// The query of one resource type.
-    pub(super) fn query<'r>(&self, view: ResourceTypeView<'r>) -> Result<Query<'r>, ScimError> {
-        let mut query = Query::new(view).with_paging(self.paging.clone());
-        if let Some(filter) = &self.filter {
-            query = query.with_filter(filter.clone())?;
+    fn query<'r>(
+        view: ResourceTypeView<'r>,
+        filter: Option<Filter>,
+        sort: Option<(AttrPath, SortOrder)>,
+        paging: Paging,
+    ) -> Result<Query<'r>, ScimError> {
+        let mut query = Query::new(view).with_paging(paging);
+        if let Some(filter) = filter {
+            query = query.with_filter(filter)?;
         }
-        if let Some((path, order)) = &self.sort {
-            query = query.with_sort(path.clone(), *order);
+        if let Some((path, order)) = sort {
+            query = query.with_sort(path, order);
         }
         Ok(query)
     }
@@ -100,16 +105,21 @@ impl ScimService {
         ctx: &Ctx<'_, '_>,
         params: ListParams,
     ) -> Result<Response<Bytes>, ScimError> {
-        let spec = self.list_spec(params)?;
-        let query = spec.query(*ctx.view)?;
-        let start = match spec.paging {
+        let ListSpec {
+            filter,
+            sort,
+            paging,
+            projection,
+        } = self.list_spec(params)?;
+        let start = match paging {
             Paging::Index { start_index, .. } => Some(start_index),
             Paging::Cursor { .. } => None,
         };
+        let query = ListSpec::query(*ctx.view, filter, sort, paging)?;
         let page = self.inner.store.query(&ctx.scope, &query).await?;
-        if spec.projection.is_default() {
+        if projection.is_default() {
             // Each resource as kept beside its document, or rendered once and kept.
-            let rendered: Vec<Bytes> = page
+            let rendered: Vec<Rendering<'_>> = page
                 .resources
                 .iter()
                 .map(|doc| self.rendered(ctx.view, doc))
@@ -120,7 +130,7 @@ impl ScimService {
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|r| ctx.view.project(r.into_value(), &spec.projection))
+            .map(|r| ctx.view.project(r.into_value(), &projection))
             .collect();
         Ok(json_response(
             StatusCode::OK,
@@ -147,10 +157,11 @@ impl ScimService {
         let mut total = 0;
         let mut resources = Vec::new();
         for view in self.inner.registry.resource_types() {
-            let query = spec.query(view)?.with_paging(Paging::Index {
+            let paging = Paging::Index {
                 start_index: 1,
                 count: needed.saturating_sub(resources.len()),
-            });
+            };
+            let query = ListSpec::query(view, spec.filter.clone(), spec.sort.clone(), paging)?;
             let scope = self.scope(call, &view.resource_type().name);
             let page = self.inner.store.query(&scope, &query).await?;
             total += page.total_results;
@@ -207,12 +218,12 @@ fn list_head(
 pub(super) fn list_bytes(
     total: usize,
     start_index: Option<usize>,
-    resources: &[Bytes],
+    resources: &[Rendering<'_>],
     next_cursor: Option<String>,
 ) -> Bytes {
     let head = list_head(total, start_index, resources.len(), next_cursor);
     let mut out = serde_json::to_vec(&head).expect("JSON serialises");
-    let size: usize = resources.iter().map(|r| r.len() + 1).sum();
+    let size: usize = resources.iter().map(|r| r.as_bytes().len() + 1).sum();
     out.reserve(size + 16);
     // `{…}` becomes `{…,"Resources":[…]}`.
     out.pop();
@@ -221,7 +232,7 @@ pub(super) fn list_bytes(
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(resource);
+        out.extend_from_slice(resource.as_bytes());
     }
     out.extend_from_slice(b"]}");
     Bytes::from(out)

@@ -16,7 +16,7 @@ use crate::error::ScimError;
 use crate::events::{Action, Change, Event};
 use crate::patch::{AttributeChange, PatchRequest};
 use crate::schema::{Projection, ResourceTypeView, UniqueValue, Write};
-use crate::store::{Document, Scope, StoreError, WriteOptions};
+use crate::store::{Document, Rendering, Scope, StoreError, WriteOptions};
 
 /// How many times a read-modify-write is tried when other writes to the same resource
 /// keep landing in between (32 clients patching one user at once lose a few races each).
@@ -129,7 +129,7 @@ impl<'a, 'r> Ctx<'a, 'r> {
         let projection =
             Projection::parse(params.attributes.as_deref(), params.excluded.as_deref())?;
         let mut response = match projection.is_default() {
-            true => json_bytes_response(status, service.rendered(self.view, &doc)),
+            true => json_bytes_response(status, service.rendered(self.view, &doc).into_bytes()),
             false => json_response(status, &self.view.project(doc.into_value(), &projection)),
         };
         if let Some(tag) = version {
@@ -145,10 +145,18 @@ impl<'a, 'r> Ctx<'a, 'r> {
 impl ScimService {
     /// A resource as a response that names no attributes carries it: kept beside its
     /// document, or made and kept.
-    pub(super) fn rendered(&self, view: &ResourceTypeView<'_>, doc: &Document) -> Bytes {
+    pub(super) fn rendered<'d>(
+        &self,
+        view: &ResourceTypeView<'_>,
+        doc: &'d Document,
+    ) -> Rendering<'d> {
         doc.rendered(self.inner.render_key, |resource| {
-            let projected = view.project(resource.clone(), &Projection::default());
-            Bytes::from(serde_json::to_vec(&projected).expect("JSON serialises"))
+            let json = match view.hides_by_default(resource) {
+                // What `returned: never` or `request` hides goes, from a copy.
+                true => serde_json::to_vec(&view.project(resource.clone(), &Projection::default())),
+                false => serde_json::to_vec(resource),
+            };
+            Bytes::from(json.expect("JSON serialises"))
         })
     }
 }
@@ -309,9 +317,11 @@ impl ScimService {
 
     pub(super) async fn get(&self, ctx: &Ctx<'_, '_>, id: &str) -> Result<Outcome, ScimError> {
         let resource = self.inner.store.get(&ctx.scope, id).await?;
-        if let (Some(tags), Some(version)) = (&ctx.pre.if_none_match, resource.version()) {
-            if tags.iter().any(|t| tag_matches(t, version)) {
-                return Ok(Outcome::NotModified(version.to_owned()));
+        if let Some(tags) = &ctx.pre.if_none_match {
+            if let Some(version) = resource.version() {
+                if tags.iter().any(|t| tag_matches(t, version)) {
+                    return Ok(Outcome::NotModified(version.to_owned()));
+                }
             }
         }
         Ok(Outcome::Ok(resource))

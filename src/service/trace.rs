@@ -36,14 +36,16 @@ impl Request {
     }
 
     /// `work`, in the request's span.
-    pub(super) async fn within<F: Future>(&self, work: F) -> F::Output {
-        #[cfg(feature = "tracing")]
-        {
-            use tracing::Instrument;
-            work.instrument(self.span.clone()).await
-        }
-        #[cfg(not(feature = "tracing"))]
-        work.await
+    #[cfg(feature = "tracing")]
+    pub(super) fn within<F: Future>(&self, work: F) -> tracing::instrument::Instrumented<F> {
+        use tracing::Instrument;
+        work.instrument(self.span.clone())
+    }
+
+    /// `work`.
+    #[cfg(not(feature = "tracing"))]
+    pub(super) fn within<F: Future>(&self, work: F) -> F {
+        work
     }
 
     /// A failure answered: the server's own (5xx) with what caused it.

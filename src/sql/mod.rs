@@ -17,7 +17,7 @@
 //! parameter bound as text). Both call two functions the database must have:
 //! `scim_fold(text)`, which lower-cases as [`fold`] does, and `scim_instant(text)`, which
 //! maps an `xsd:dateTime` to [`instant`]'s sortable text or `NULL`. On SQLite they are
-//! registered on each connection ([`SqliteStore`](crate::store::SqliteStore) does this);
+//! registered on each connection (`SqliteStore` does this);
 //! on PostgreSQL [`POSTGRES_FUNCTIONS`] creates them. PostgreSQL's `lower` differs from
 //! [`fold`] on two characters (a final `Σ`, which Rust folds to `ς`, and `İ`), and its
 //! timestamps keep microseconds where [`instant`] keeps nanoseconds; `scim_instant` there

@@ -151,19 +151,47 @@ impl Document {
 
     /// What `render` makes of the document, kept from an earlier call with the same `key`
     /// when there was one (`render` must make the same bytes for the same key).
-    pub(crate) fn rendered(&self, key: u64, render: impl FnOnce(&Value) -> Bytes) -> Bytes {
+    pub(crate) fn rendered(&self, key: u64, render: impl FnOnce(&Value) -> Bytes) -> Rendering<'_> {
         if let Some((kept, json)) = self.0.rendered.get() {
             if *kept == key {
-                return json.clone();
+                return Rendering::Kept(json);
             }
-            return render(&self.0.value);
+            return Rendering::Made(render(&self.0.value));
         }
         let json = render(&self.0.value);
         if json.len() <= KEPT_RENDERING_BYTES {
             // Another reader may have kept the same bytes meanwhile: either is right.
-            let _ = self.0.rendered.set((key, json.clone()));
+            if let Ok(()) = self.0.rendered.set((key, json.clone())) {
+                if let Some((_, kept)) = self.0.rendered.get() {
+                    return Rendering::Kept(kept);
+                }
+            }
         }
-        json
+        Rendering::Made(json)
+    }
+}
+
+/// A document's rendering: the one kept beside it, or one just made.
+pub(crate) enum Rendering<'a> {
+    Kept(&'a Bytes),
+    Made(Bytes),
+}
+
+impl Rendering<'_> {
+    /// The JSON.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Rendering::Kept(json) => json,
+            Rendering::Made(json) => json,
+        }
+    }
+
+    /// The JSON, owned.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        match self {
+            Rendering::Kept(json) => json.clone(),
+            Rendering::Made(json) => json,
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use crate::schema::{AttrKind, ResourceTypeView};
 /// resource type), in which order, and which page.
 ///
 /// The filter comes twice, made together so that they always agree: as its parsed tree
-/// ([`filter`](Query::filter)), for stores that translate it (the [`crate::sql`] module
+/// ([`filter`](Query::filter)), for stores that translate it (the `scimkit::sql` module
 /// takes it with [`resource_type`](Query::resource_type)), and compiled
 /// ([`matches`](Query::matches)), for stores that test resources in memory.
 ///

@@ -457,3 +457,84 @@ fn the_example_makes_a_tenant_once_and_keeps_only_digests() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Settings the example cannot use stop it at start with a message naming the setting.
+#[test]
+fn a_bad_setting_is_named_at_start() {
+    for (name, value, says) in [
+        (
+            "SCIM_IDP",
+            "azure",
+            "SCIM_IDP=azure: not an identity provider (one of entra,",
+        ),
+        (
+            "SCIM_DEPROVISION",
+            "soft",
+            "SCIM_DEPROVISION=soft: not `delete` or `deactivate`",
+        ),
+        (
+            "SCIM_ADDR",
+            "no-such-host.invalid:8090",
+            "SCIM_ADDR=no-such-host.invalid:8090: ",
+        ),
+        (
+            "SCIM_ROLES",
+            "Admins",
+            "SCIM_ROLES: \"Admins\" is not Group=role",
+        ),
+    ] {
+        let output = Command::new(example_binary("server"))
+            .env("SCIM_ADDR", "127.0.0.1:0")
+            .env("SCIM_DB", ":memory:")
+            .env("SCIM_API_KEY", KEY)
+            .env(name, value)
+            .output()
+            .expect("the example server was built by cargo test");
+        assert!(!output.status.success(), "{name}={value} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{name}={value}: {stderr}");
+    }
+}
+
+/// `SCIM_ADDR` may name the host, and `PUT /admin/roles` reads its JSON whatever the
+/// `Content-Type` (curl's `-d` sends `application/x-www-form-urlencoded`).
+#[test]
+fn a_host_name_address_and_roles_without_a_content_type() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("localhost:{port}");
+    let mut child = Command::new(example_binary("server"))
+        .env("SCIM_ADDR", &addr)
+        .env("SCIM_DB", ":memory:")
+        .env("SCIM_API_KEY", KEY)
+        .env("SCIM_ADMIN_TOKEN", "admin-token-for-tests")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the example server was built by cargo test");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("the base URL line").unwrap();
+    assert_eq!(first, format!("SCIM base URL: http://{addr}/scim/v2"));
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    let server = Server {
+        child,
+        addr,
+        dir: None,
+    };
+    let (status, _) = request(&server, "GET", "/scim/v2/Users", None, Some(KEY));
+    assert_eq!(status, 200);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    let body = r#"[{"group": "Admins", "role": "admin"}, {"role": "viewer", "default": true}]"#;
+    write!(
+        stream,
+        "PUT /admin/roles HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer admin-token-for-tests\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
