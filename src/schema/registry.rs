@@ -218,6 +218,7 @@ impl Registry {
     }
 
     /// The schema at `index`.
+    #[inline]
     pub(super) fn schema_at(&self, index: usize) -> &Schema {
         &self.schemas[index]
     }

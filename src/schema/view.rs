@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use super::registry::Registered;
 use super::{
     normalize, project, Attribute, Normalized, Projection, Registry, ResourceType, Schema,
     SchemaError, UniqueValue, Write,
@@ -20,7 +21,8 @@ use crate::patch::{AttributeChange, MemberChanges, PatchError, PatchRequest, Pat
 #[derive(Clone, Copy)]
 pub struct ResourceTypeView<'r> {
     registry: &'r Registry,
-    index: usize,
+    registered: &'r Registered,
+    core: &'r Schema,
 }
 
 /// Where a name resolved to.
@@ -54,12 +56,17 @@ impl fmt::Debug for ResourceTypeView<'_> {
 
 impl<'r> ResourceTypeView<'r> {
     pub(super) fn new(registry: &'r Registry, index: usize) -> ResourceTypeView<'r> {
-        ResourceTypeView { registry, index }
+        let registered = registry.registered(index);
+        ResourceTypeView {
+            registry,
+            registered,
+            core: registry.schema_at(registered.core),
+        }
     }
 
     /// The resource type.
     pub fn resource_type(&self) -> &'r ResourceType {
-        &self.registry.registered(self.index).resource_type
+        &self.registered.resource_type
     }
 
     /// The registry it belongs to.
@@ -69,25 +76,28 @@ impl<'r> ResourceTypeView<'r> {
 
     /// The core schema.
     pub fn core_schema(&self) -> &'r Schema {
-        self.registry
-            .schema_at(self.registry.registered(self.index).core)
+        self.core
     }
 
     /// The extension schemas, each with whether it is required.
+    #[inline]
     pub fn extensions(&self) -> impl Iterator<Item = (&'r Schema, bool)> + 'r {
         let registry = self.registry;
-        registry
-            .registered(self.index)
+        self.registered
             .extensions
             .iter()
             .map(move |&(i, required)| (registry.schema_at(i), required))
     }
 
     /// The extension with this URN, in any case.
+    #[inline]
     pub fn extension(&self, urn: &str) -> Option<&'r Schema> {
-        self.extensions()
-            .map(|(s, _)| s)
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
+        let registry = self.registry;
+        self.registered
+            .extensions
+            .iter()
+            .map(|&(i, _)| registry.schema_at(i))
+            .find(|s| s.id.len() == urn.len() && s.id.eq_ignore_ascii_case(urn))
     }
 
     /// Resolves `[urn:]name[.sub]`: names in any case; a URN routes to the core schema or

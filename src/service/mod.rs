@@ -310,7 +310,8 @@ impl ScimService {
         .await
     }
 
-    /// Answers a request whose body is still to be read: at most `limit` of it.
+    /// Answers a request whose body is still to be read, reading at most the limit of its
+    /// endpoint, once the caller is authenticated.
     async fn serve<B>(self, request: Request<B>) -> Response<Bytes>
     where
         B: http_body::Body + Send,
@@ -353,12 +354,12 @@ impl ScimService {
         let response = match routed {
             Ok(response) => response,
             Err(err) => {
+                span.failed(&err, &parts.method, tenant.as_deref());
                 if self.inner.events.is_some() {
                     let path = parts.uri.path();
                     self.rejected(tenant, initiator(&parts), &err, parts.method.as_str(), path)
                         .await;
                 }
-                span.failed(&err);
                 err.to_response()
             }
         };

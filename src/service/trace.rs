@@ -2,6 +2,10 @@
 //! request with its method, tenant, resource type and status, an event when it is
 //! answered (with its duration), and events for store faults and retried writes. No span
 //! or event holds a secret, a query string or a body.
+//!
+//! The request's span and events are at `DEBUG`, as tower-http's are: a subscriber at
+//! `INFO` pays nothing for them. Faults are `ERROR` (a `500`) and `WARN` (a `503`), with the
+//! method and tenant in the event itself.
 
 use std::future::Future;
 
@@ -13,26 +17,29 @@ use crate::error::ScimError;
 pub(super) struct Request {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+    /// When it started, when the span is enabled.
     #[cfg(feature = "tracing")]
-    started: std::time::Instant,
+    started: Option<std::time::Instant>,
 }
 
 impl Request {
     /// The span of a request, entered by [`within`](Self::within).
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(super) fn start(parts: &http::request::Parts) -> Request {
-        Request {
-            #[cfg(feature = "tracing")]
-            span: tracing::info_span!(
+        #[cfg(feature = "tracing")]
+        {
+            let span = tracing::debug_span!(
                 "scim",
                 method = %parts.method,
                 tenant = tracing::field::Empty,
                 resource_type = tracing::field::Empty,
                 status = tracing::field::Empty,
-            ),
-            #[cfg(feature = "tracing")]
-            started: std::time::Instant::now(),
+            );
+            let started = (!span.is_disabled()).then(std::time::Instant::now);
+            Request { span, started }
         }
+        #[cfg(not(feature = "tracing"))]
+        Request {}
     }
 
     /// `work`, in the request's span.
@@ -50,19 +57,26 @@ impl Request {
 
     /// A failure answered: the server's own (5xx) with what caused it.
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-    pub(super) fn failed(&self, err: &ScimError) {
+    pub(super) fn failed(&self, err: &ScimError, method: &http::Method, tenant: Option<&str>) {
         #[cfg(feature = "tracing")]
         {
+            if !err.status().is_server_error() {
+                return;
+            }
             let _entered = self.span.enter();
             let cause = std::error::Error::source(err).map(|c| c.to_string());
+            let method = method.as_str();
             match err.status() {
                 StatusCode::INTERNAL_SERVER_ERROR => {
-                    tracing::error!(error = %err, cause, "the request failed")
+                    tracing::error!(method, tenant, error = %err, cause, "the request failed")
                 }
-                s if s.is_server_error() => {
-                    tracing::warn!(error = %err, cause, "the request could not be served")
-                }
-                _ => {}
+                _ => tracing::warn!(
+                    method,
+                    tenant,
+                    error = %err,
+                    cause,
+                    "the request could not be served"
+                ),
             }
         }
     }
@@ -71,10 +85,10 @@ impl Request {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(super) fn finish(&self, status: StatusCode) {
         #[cfg(feature = "tracing")]
-        {
+        if let Some(started) = self.started {
             self.span.record("status", status.as_u16());
             let _entered = self.span.enter();
-            let micros = self.started.elapsed().as_micros() as u64;
+            let micros = started.elapsed().as_micros() as u64;
             tracing::debug!(status = status.as_u16(), micros, "answered");
         }
     }
