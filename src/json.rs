@@ -45,3 +45,8 @@ pub(crate) fn with_schemas_and_meta(
     }
     value
 }
+
+/// A resource's `meta.version`.
+pub(crate) fn version_of(resource: &Value) -> Option<&str> {
+    resource.get("meta")?.get("version")?.as_str()
+}

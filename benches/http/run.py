@@ -88,7 +88,7 @@ def wrk(addr, path, script=None):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-p", "scimkit", "--example", "server"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-p", "scimkit-example-server", "--example", "server"], cwd=ROOT, check=True)
     subprocess.run(["cargo", "build", "--release", "-p", "scimkit-benches", "--bin", "baseline"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp()
     db = ":memory:" if STORE == "memory" else os.path.join(tmp, "scim.db")

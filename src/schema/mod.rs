@@ -124,7 +124,7 @@ pub enum Uniqueness {
 ///
 /// Built with the constructors and chained setters, or deserialised from the RFC form,
 /// where every characteristic left out takes the RFC's default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attribute {
     /// The attribute's name, e.g. `userName`.
@@ -283,7 +283,7 @@ fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
 }
 
 /// A schema: a URN and its attributes (RFC 7643 §7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Schema {
     /// The schema URN, e.g. `urn:ietf:params:scim:schemas:core:2.0:User`.
@@ -348,7 +348,7 @@ impl Schema {
 }
 
 /// An extension schema a resource type may carry (RFC 7643 §6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SchemaExtension {
     /// The extension's schema URN.
     pub schema: String,
@@ -357,7 +357,7 @@ pub struct SchemaExtension {
 }
 
 /// A resource type: an endpoint, its core schema and its extensions (RFC 7643 §6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceType {
     /// The identifier, usually the same as `name`.

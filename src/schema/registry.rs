@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use super::{
     common_attributes, enterprise_user_schema, group_schema, user_schema, Attribute, ResourceType,
     ResourceTypeView, Schema, ENTERPRISE_USER, GROUP, USER,
@@ -58,7 +60,7 @@ pub enum RegistryError {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Registry {
-    schemas: Vec<Schema>,
+    schemas: Vec<Arc<Schema>>,
     resource_types: Vec<Registered>,
     common: Vec<Attribute>,
 }
@@ -67,10 +69,10 @@ pub struct Registry {
 #[derive(Debug, Clone)]
 pub(super) struct Registered {
     pub(super) resource_type: ResourceType,
-    /// The index of its core schema.
-    pub(super) core: usize,
-    /// The index of each extension schema, with whether it is required.
-    pub(super) extensions: Vec<(usize, bool)>,
+    /// Its core schema.
+    pub(super) core: Arc<Schema>,
+    /// Each extension schema, with whether it is required.
+    pub(super) extensions: Vec<(Arc<Schema>, bool)>,
 }
 
 impl Default for Registry {
@@ -129,7 +131,7 @@ impl Registry {
                 });
             }
         }
-        self.schemas.push(schema);
+        self.schemas.push(Arc::new(schema));
         Ok(self)
     }
 
@@ -150,20 +152,21 @@ impl Registry {
         if taken {
             return Err(RegistryError::DuplicateResourceType(resource_type.name));
         }
-        let index = |urn: &str| {
+        let find = |urn: &str| {
             self.schemas
                 .iter()
-                .position(|s| s.id.eq_ignore_ascii_case(urn))
+                .find(|s| s.id.eq_ignore_ascii_case(urn))
+                .cloned()
                 .ok_or_else(|| RegistryError::UnknownSchema {
                     resource_type: resource_type.name.clone(),
                     schema: urn.to_owned(),
                 })
         };
-        let core = index(&resource_type.schema)?;
+        let core = find(&resource_type.schema)?;
         let extensions = resource_type
             .schema_extensions
             .iter()
-            .map(|e| Ok((index(&e.schema)?, e.required)))
+            .map(|e| Ok((find(&e.schema)?, e.required)))
             .collect::<Result<_, RegistryError>>()?;
         self.resource_types.push(Registered {
             resource_type,
@@ -175,12 +178,15 @@ impl Registry {
 
     /// Every registered schema.
     pub fn schemas(&self) -> impl Iterator<Item = &Schema> {
-        self.schemas.iter()
+        self.schemas.iter().map(|s| &**s)
     }
 
     /// The schema with this URN, in any case.
     pub fn schema(&self, urn: &str) -> Option<&Schema> {
-        self.schemas.iter().find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.schemas
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
+            .map(|s| &**s)
     }
 
     /// The common attributes every resource has: `id`, `externalId`, `meta`.
@@ -212,15 +218,23 @@ impl Registry {
             .map(|i| ResourceTypeView::new(self, i))
     }
 
+    /// What tells this registry's renderings of resources from another's: a hash of its
+    /// schemas and resource types. Equal registries have equal fingerprints, so services
+    /// built again over the same store reuse what earlier ones kept.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.schemas.hash(&mut hasher);
+        self.common.hash(&mut hasher);
+        for registered in &self.resource_types {
+            registered.resource_type.hash(&mut hasher);
+        }
+        hasher.finish()
+    }
+
     /// The schemas of the registered resource type at `index`.
     pub(super) fn registered(&self, index: usize) -> &Registered {
         &self.resource_types[index]
-    }
-
-    /// The schema at `index`.
-    #[inline]
-    pub(super) fn schema_at(&self, index: usize) -> &Schema {
-        &self.schemas[index]
     }
 }
 

@@ -60,7 +60,7 @@ impl<'r> ResourceTypeView<'r> {
         ResourceTypeView {
             registry,
             registered,
-            core: registry.schema_at(registered.core),
+            core: &registered.core,
         }
     }
 
@@ -82,21 +82,19 @@ impl<'r> ResourceTypeView<'r> {
     /// The extension schemas, each with whether it is required.
     #[inline]
     pub fn extensions(&self) -> impl Iterator<Item = (&'r Schema, bool)> + 'r {
-        let registry = self.registry;
         self.registered
             .extensions
             .iter()
-            .map(move |&(i, required)| (registry.schema_at(i), required))
+            .map(|(schema, required)| (&**schema, *required))
     }
 
     /// The extension with this URN, in any case.
     #[inline]
     pub fn extension(&self, urn: &str) -> Option<&'r Schema> {
-        let registry = self.registry;
         self.registered
             .extensions
             .iter()
-            .map(|&(i, _)| registry.schema_at(i))
+            .map(|(schema, _)| &**schema)
             .find(|s| s.id.len() == urn.len() && s.id.eq_ignore_ascii_case(urn))
     }
 

@@ -185,6 +185,7 @@ impl ServiceBuilder {
         if limits.max_body_bytes == 0 || limits.bulk_max_payload_bytes == 0 {
             return Err(BuildError::Limits("a body limit of 0 refuses every body"));
         }
+        let render_key = self.registry.fingerprint();
         Ok(ScimService {
             inner: Arc::new(Inner {
                 base_path,
@@ -199,7 +200,7 @@ impl ServiceBuilder {
                 events: self.events,
                 roles: self.roles,
                 me: self.me,
-                render_key: super::next_render_key(),
+                render_key,
             }),
         })
     }

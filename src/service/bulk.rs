@@ -309,6 +309,7 @@ impl ScimService {
                 }
                 Err(err) => {
                     errors += 1;
+                    super::trace::fault(&err, &op.method_text, Some(call.tenant()));
                     self.rejected(
                         Some(call.tenant().to_owned()),
                         call.initiator.clone(),

@@ -29,11 +29,13 @@
 //!
 //! ## Requests
 //!
-//! A request is authenticated on its headers before its body is read, and its body is
-//! read up to the limit of its endpoint (`413` beyond, without reading further): an
-//! anonymous client is answered `401` whatever it sends. Paths are taken with the base
-//! path (`/scim/v2/Users`) or without it (`/Users`, as a framework that strips the prefix
-//! it mounted the service under passes them).
+//! A client without a valid key is answered `401` whatever it sends. As a
+//! `tower::Service`, the service authenticates a request on its headers before it reads
+//! the body, and reads the body up to the limit of its endpoint (`413` beyond, without
+//! reading further); [`handle`](ScimService::handle) takes a body read already, which an
+//! adapter should read no further than [`body_limit`](ScimService::body_limit). Paths are
+//! taken with the base path (`/scim/v2/Users`) or without it (`/Users`, as a framework
+//! that strips the prefix it mounted the service under passes them).
 //!
 //! ## Tenants
 //!
@@ -50,7 +52,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -86,7 +87,7 @@ pub use bulk::{BULK_REQUEST, BULK_RESPONSE};
 pub use roles::RoleChange;
 
 use resources::{Ctx, Preconditions};
-use respond::{method_not_allowed, not_found, parse_json, too_large, ListParams};
+use respond::{not_found, parse_json, ListParams};
 
 /// The schema URN of a search request body (RFC 7644 §3.4.3).
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -157,15 +158,9 @@ struct Inner {
     events: Option<Arc<dyn EventSink>>,
     roles: Option<Arc<dyn RoleStore>>,
     me: Option<Arc<dyn MeResolver>>,
-    /// What identifies this service's renderings of documents: each service built gets
-    /// its own, since two services may render the same document differently.
+    /// What identifies this service's renderings of documents: the fingerprint of its
+    /// registry, since services with other schemas render the same document otherwise.
     render_key: u64,
-}
-
-/// A key no other service built in this process has.
-fn next_render_key() -> u64 {
-    static KEYS: AtomicU64 = AtomicU64::new(1);
-    KEYS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The SCIM service. Cheap to clone; share one across the server's tasks.
@@ -278,20 +273,18 @@ impl ScimService {
         }
     }
 
-    /// The largest request body any endpoint takes (a Bulk request's limit, when that is
-    /// larger than [`ServiceLimits::max_body_bytes`]).
-    pub fn max_body_bytes(&self) -> usize {
-        let limits = &self.inner.limits;
-        limits.max_body_bytes.max(limits.bulk_max_payload_bytes)
-    }
-
     /// The largest body the endpoint a request names takes: an adapter that reads bodies
     /// itself before calling [`handle`](Self::handle) reads at most this much, and answers
     /// [`ScimError::payload_too_large`] beyond it.
     pub fn body_limit(&self, request: &http::request::Parts) -> usize {
-        let limits = &self.inner.limits;
         let segments = self.segments(request.uri.path());
-        match self.endpoint(&segments).as_slice() {
+        self.limit_of(&self.endpoint(&segments))
+    }
+
+    /// The largest body `endpoint` takes: Bulk's, or any other's.
+    fn limit_of(&self, endpoint: &[&str]) -> usize {
+        let limits = &self.inner.limits;
+        match endpoint {
             ["Bulk"] => limits.bulk_max_payload_bytes,
             _ => limits.max_body_bytes,
         }
@@ -303,7 +296,7 @@ impl ScimService {
         let (parts, body) = request.into_parts();
         self.respond(parts, |limit| async move {
             match body.len() > limit {
-                true => Err(too_large(limit)),
+                true => Err(ScimError::payload_too_large(limit)),
                 false => Ok(body),
             }
         })
@@ -326,11 +319,11 @@ impl ScimService {
             .and_then(|v| v.parse::<u64>().ok());
         self.respond(parts, |limit| async move {
             if declared.is_some_and(|n| n > limit as u64) {
-                return Err(too_large(limit));
+                return Err(ScimError::payload_too_large(limit));
             }
             match Limited::new(body, limit).collect().await {
                 Ok(collected) => Ok(collected.to_bytes()),
-                Err(e) if e.is::<LengthLimitError>() => Err(too_large(limit)),
+                Err(e) if e.is::<LengthLimitError>() => Err(ScimError::payload_too_large(limit)),
                 Err(e) => Err(ScimError::bad_request(
                     crate::ScimType::InvalidSyntax,
                     "the body could not be read",
@@ -454,15 +447,6 @@ impl ScimService {
         Fut: Future<Output = Result<Bytes, ScimError>>,
     {
         let segments = self.segments(parts.uri.path());
-        let path_tenant = match self.inner.tenant_in_path {
-            true => Some(segments.first().ok_or_else(|| {
-                not_found(format!(
-                    "no SCIM endpoint at {}: the path names no tenant",
-                    parts.uri.path()
-                ))
-            })?),
-            false => None,
-        };
         let unauthorized =
             || ScimError::new(StatusCode::UNAUTHORIZED, None, "authentication required");
         let caller = self
@@ -475,17 +459,22 @@ impl ScimService {
         // tenant anyone likes.
         *tenant = Some(caller.tenant().to_owned());
         trace::record_tenant(caller.tenant());
+        let path_tenant = match self.inner.tenant_in_path {
+            true => Some(segments.first().ok_or_else(|| {
+                not_found(format!(
+                    "no SCIM endpoint at {}: the path names no tenant",
+                    parts.uri.path()
+                ))
+            })?),
+            false => None,
+        };
         if path_tenant.is_some_and(|t| t != caller.tenant()) {
             // Another tenant's URL: as if the key were wrong, so that nothing is learnt
             // of the tenant the path names.
             return Err(unauthorized());
         }
         let endpoint = self.endpoint(&segments);
-        let limit = match endpoint.as_slice() {
-            ["Bulk"] => self.inner.limits.bulk_max_payload_bytes,
-            _ => self.inner.limits.max_body_bytes,
-        };
-        let body = read(limit).await?;
+        let body = read(self.limit_of(&endpoint)).await?;
         let base = self.base_url(parts, caller.tenant());
         let call = Call {
             caller,
@@ -508,20 +497,20 @@ impl ScimService {
         match segments {
             ["ServiceProviderConfig"] => match *method {
                 Method::GET => Ok(self.config_response(&call.base)),
-                _ => Err(method_not_allowed("GET")),
+                _ => Err(ScimError::method_not_allowed("GET")),
             },
             ["ResourceTypes", rest @ ..] if method == Method::GET => {
                 self.resource_types(&call.base, rest)
             }
             ["Schemas", rest @ ..] if method == Method::GET => self.schemas(&call.base, rest),
-            ["ResourceTypes", ..] | ["Schemas", ..] => Err(method_not_allowed("GET")),
+            ["ResourceTypes", ..] | ["Schemas", ..] => Err(ScimError::method_not_allowed("GET")),
             [".search"] => match *method {
                 Method::POST => self.search_all(call, body).await,
-                _ => Err(method_not_allowed("POST")),
+                _ => Err(ScimError::method_not_allowed("POST")),
             },
             ["Bulk"] => match *method {
                 Method::POST => self.bulk(call, body).await,
-                _ => Err(method_not_allowed("POST")),
+                _ => Err(ScimError::method_not_allowed("POST")),
             },
             ["Me", rest @ ..] => self.me(call, rest, body).await,
             [endpoint, rest @ ..] => {
@@ -543,12 +532,12 @@ impl ScimService {
                         let outcome = self.create(&ctx, parse_json(body)?).await?;
                         ctx.respond(self, outcome)
                     }
-                    ([], _) => Err(method_not_allowed("GET, POST")),
+                    ([], _) => Err(ScimError::method_not_allowed("GET, POST")),
                     ([".search"], &Method::POST) => {
                         let params = ListParams::from_search(&parse_json(body)?)?;
                         self.list(&ctx, params).await
                     }
-                    ([".search"], _) => Err(method_not_allowed("POST")),
+                    ([".search"], _) => Err(ScimError::method_not_allowed("POST")),
                     ([id], method) => {
                         let outcome = self.item(&ctx, id, method, body).await?;
                         ctx.respond(self, outcome)

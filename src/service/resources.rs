@@ -7,8 +7,7 @@ use http::{header, HeaderValue, Method, Response, StatusCode};
 use serde_json::{Map, Value};
 
 use super::respond::{
-    etags, json_bytes_response, json_response, no_content, parse_json, tag_matches, version_of,
-    ListParams,
+    etags, json_bytes_response, json_response, no_content, parse_json, tag_matches, ListParams,
 };
 use super::{Call, ScimService};
 use crate::auth::{Deprovision, PatchResponse};
@@ -210,9 +209,7 @@ impl ScimService {
             Method::PUT => self.replace(ctx, id, parse_json(body)?).await,
             Method::PATCH => self.patch(ctx, id, parse_json(body)?).await,
             Method::DELETE => self.delete(ctx, id).await,
-            _ => Err(super::respond::method_not_allowed(
-                "GET, PUT, PATCH, DELETE",
-            )),
+            _ => Err(ScimError::method_not_allowed("GET, PUT, PATCH, DELETE")),
         }
     }
 
@@ -243,7 +240,7 @@ impl ScimService {
             event.display = resource.and_then(display_of);
             if action != Action::Deleted {
                 event.version = version
-                    .or_else(|| resource.and_then(version_of))
+                    .or_else(|| resource.and_then(crate::json::version_of))
                     .map(str::to_owned);
                 event.changes = changes
                     .into_iter()
@@ -470,8 +467,9 @@ impl ScimService {
             let current = self.inner.store.get(&ctx.scope, id).await?;
             let expected = self.expected_version(ctx, &current)?;
             let created = current.get("meta").and_then(|m| m.get("created")).cloned();
-            // Moved out of the store's document when no reader holds it, else copied.
-            let (mut resource, unique, changes) = match modify(current.clone().into_value())? {
+            // A copy to change: the store holds the document, and an unchanged one is the
+            // answer.
+            let (mut resource, unique, changes) = match modify(current.value().clone())? {
                 Modified::Unchanged => return Ok(self.answer(ctx, action, current)),
                 Modified::Changed(resource, unique, changes) => (resource, unique, changes),
             };

@@ -35,10 +35,6 @@ pub(super) fn no_content(version: Option<&str>) -> Response<Bytes> {
     response
 }
 
-pub(super) fn too_large(max: usize) -> ScimError {
-    ScimError::payload_too_large(max)
-}
-
 pub(super) fn invalid_syntax(detail: impl Into<String>) -> ScimError {
     ScimError::bad_request(ScimType::InvalidSyntax, detail)
 }
@@ -47,17 +43,9 @@ pub(super) fn not_found(detail: impl Into<String>) -> ScimError {
     ScimError::new(StatusCode::NOT_FOUND, None, detail)
 }
 
-pub(super) fn method_not_allowed(allow: &'static str) -> ScimError {
-    ScimError::method_not_allowed(allow)
-}
-
 pub(super) fn parse_json(body: &Bytes) -> Result<Value, ScimError> {
     serde_json::from_slice(body)
         .map_err(|e| invalid_syntax(format!("the body is not valid JSON: {e}")))
-}
-
-pub(super) fn version_of(resource: &Value) -> Option<&str> {
-    resource.get("meta")?.get("version")?.as_str()
 }
 
 /// The entity tags of an `If-Match` / `If-None-Match` header value (`*` included).

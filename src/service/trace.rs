@@ -59,25 +59,9 @@ impl Request {
     #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
     pub(super) fn failed(&self, err: &ScimError, method: &http::Method, tenant: Option<&str>) {
         #[cfg(feature = "tracing")]
-        {
-            if !err.status().is_server_error() {
-                return;
-            }
+        if err.status().is_server_error() {
             let _entered = self.span.enter();
-            let cause = std::error::Error::source(err).map(|c| c.to_string());
-            let method = method.as_str();
-            match err.status() {
-                StatusCode::INTERNAL_SERVER_ERROR => {
-                    tracing::error!(method, tenant, error = %err, cause, "the request failed")
-                }
-                _ => tracing::warn!(
-                    method,
-                    tenant,
-                    error = %err,
-                    cause,
-                    "the request could not be served"
-                ),
-            }
+            fault(err, method.as_str(), tenant);
         }
     }
 
@@ -113,4 +97,27 @@ pub(super) fn record_resource_type(name: &str) {
 pub(super) fn retry(attempt: usize) {
     #[cfg(feature = "tracing")]
     tracing::debug!(attempt, "the resource changed meanwhile; writing again");
+}
+
+/// The server's own failure (5xx) of a request or of a Bulk operation, with what caused
+/// it: `ERROR` for a `500`, `WARN` for another (a store unavailable).
+#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+pub(super) fn fault(err: &ScimError, method: &str, tenant: Option<&str>) {
+    #[cfg(feature = "tracing")]
+    {
+        let cause = std::error::Error::source(err).map(|c| c.to_string());
+        match err.status() {
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(method, tenant, error = %err, cause, "the request failed")
+            }
+            s if s.is_server_error() => tracing::warn!(
+                method,
+                tenant,
+                error = %err,
+                cause,
+                "the request could not be served"
+            ),
+            _ => {}
+        }
+    }
 }

@@ -94,14 +94,21 @@ macro_rules! store_conformance_tests {
             filters_and_totals, index_paging, cursor_paging, cursors_survive_writes,
             sorting, sorted_cursor_paging, member_changes);
     };
-    (@rules $store:expr, $prefix:expr; $($rule:ident),*) => {$(
-        #[::tokio::test]
-        async fn $rule() {
-            let store = $store;
-            let tenant = ::std::format!("{}-{}", $prefix, ::std::stringify!($rule));
-            $crate::store::conformance::$rule(&store, &tenant).await;
-        }
-    )*};
+    (@rules $store:expr, $prefix:expr; $($rule:ident),*) => {
+        /// The rules this module tests, by name: a test of this crate holds them equal to
+        /// `RULES`, so that neither list can lose one.
+        #[doc(hidden)]
+        #[allow(dead_code)]
+        pub const SCIMKIT_CONFORMANCE_RULES: &[&str] = &[$(::std::stringify!($rule)),*];
+        $(
+            #[::tokio::test]
+            async fn $rule() {
+                let store = $store;
+                let tenant = ::std::format!("{}-{}", $prefix, ::std::stringify!($rule));
+                $crate::store::conformance::$rule(&store, &tenant).await;
+            }
+        )*
+    };
 }
 
 fn user_name(value: &str) -> UniqueValue {
@@ -636,8 +643,9 @@ pub async fn cursor_paging(store: &dyn ResourceStore, tenant: &str) {
     );
 }
 
-/// A cursor survives writes between pages: every resource that exists from the first
-/// page to the last is visited exactly once, whatever was created or deleted meanwhile.
+/// A cursor of unsorted results survives writes between pages: every resource that
+/// exists from the first page to the last is visited exactly once, whatever was created
+/// or deleted meanwhile — the resource the cursor names included.
 pub async fn cursors_survive_writes(store: &dyn ResourceStore, tenant: &str) {
     let scope = Scope::new(tenant, "User");
     let registry = Registry::scim_default();
@@ -649,8 +657,9 @@ pub async fn cursors_survive_writes(store: &dyn ResourceStore, tenant: &str) {
     let first = store.query(&scope, &query).await.expect("first page");
     let mut seen = ids(&first.resources);
     assert_eq!(seen, ["id-0", "id-1"]);
-    // A resource already seen and one not yet seen go; two arrive.
-    for id in ["id-0", "id-3"] {
+    // The resource the cursor names (the last of the first page) and one not yet seen
+    // go; two arrive.
+    for id in ["id-1", "id-3"] {
         store
             .delete(&scope, id, WriteOptions::new())
             .await
@@ -674,7 +683,7 @@ pub async fn cursors_survive_writes(store: &dyn ResourceStore, tenant: &str) {
         cursor = page.next_cursor;
         assert!(seen.len() <= 10, "cursor paging ends");
     }
-    for id in ["id-1", "id-2", "id-4"] {
+    for id in ["id-0", "id-2", "id-4"] {
         assert_eq!(
             seen.iter().filter(|s| *s == id).count(),
             1,

@@ -9,11 +9,12 @@ use std::sync::{OnceLock, RwLock};
 use async_trait::async_trait;
 use serde_json::Value;
 
+use super::query::is_core;
 use super::{
     paginate, set_version, version_tag, Document, MembersChanged, Page, Paging, Query,
     ResourceStore, Scope, StoreError, WriteOptions,
 };
-use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::filter::{CompValue, CompareOp, Filter};
 use crate::patch::MemberChanges;
 
 /// An in-memory [`ResourceStore`]: fast, indexed, and gone when the process ends.
@@ -345,13 +346,6 @@ impl Table {
             .filter_map(|id| self.by_id.get(id))
             .collect()
     }
-}
-
-fn is_core(path: &AttrPath) -> bool {
-    path.urn.as_deref().is_none_or(|u| {
-        u.to_ascii_lowercase()
-            .starts_with("urn:ietf:params:scim:schemas:core:")
-    })
 }
 
 #[async_trait]

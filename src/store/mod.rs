@@ -146,7 +146,7 @@ impl Document {
 
     /// The resource's `meta.version`, as the store set it.
     pub fn version(&self) -> Option<&str> {
-        self.0.value.get("meta")?.get("version")?.as_str()
+        crate::json::version_of(&self.0.value)
     }
 
     /// What `render` makes of the document, kept from an earlier call with the same `key`
@@ -331,7 +331,15 @@ pub struct MembersChanged {
 /// /// Resources in insertion order, by tenant and resource type.
 /// #[derive(Default)]
 /// struct ListStore {
-///     rows: Mutex<HashMap<(String, String), Vec<Row>>>,
+///     tables: Mutex<HashMap<(String, String), Table>>,
+/// }
+///
+/// #[derive(Default)]
+/// struct Table {
+///     /// The sequence number of the next row: never given out twice, so a cursor that
+///     /// names a deleted row still says where paging was.
+///     next: u64,
+///     rows: Vec<Row>,
 /// }
 ///
 /// struct Row {
@@ -360,37 +368,37 @@ pub struct MembersChanged {
 /// #[async_trait]
 /// impl ResourceStore for ListStore {
 ///     async fn create(&self, scope: &Scope<'_>, mut resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
-///         let mut all = self.rows.lock().unwrap();
-///         let rows = all.entry(Self::key(scope)).or_default();
+///         let mut all = self.tables.lock().unwrap();
+///         let table = all.entry(Self::key(scope)).or_default();
 ///         let id = resource["id"].as_str().unwrap_or_default().to_owned();
-///         if rows.iter().any(|r| r.doc.id() == Some(id.as_str())) {
+///         if table.rows.iter().any(|r| r.doc.id() == Some(id.as_str())) {
 ///             return Err(StoreError::Conflict("id".into()));
 ///         }
-///         if let Some(path) = taken(rows, &options, &id) {
+///         if let Some(path) = taken(&table.rows, &options, &id) {
 ///             return Err(StoreError::Conflict(path));
 ///         }
 ///         set_version(&mut resource, &version_tag(1));
 ///         let doc = Document::new(resource);
-///         let seq = rows.last().map_or(0, |r| r.seq + 1);
 ///         let unique = options.unique.iter().map(|u| u.key()).collect();
-///         rows.push(Row { seq, version: 1, doc: doc.clone(), unique });
+///         table.rows.push(Row { seq: table.next, version: 1, doc: doc.clone(), unique });
+///         table.next += 1;
 ///         Ok(doc)
 ///     }
 ///
 ///     async fn get(&self, scope: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
-///         let all = self.rows.lock().unwrap();
-///         let rows = all.get(&Self::key(scope)).ok_or(StoreError::NotFound)?;
-///         let row = rows.iter().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         let all = self.tables.lock().unwrap();
+///         let table = all.get(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         let row = table.rows.iter().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
 ///         Ok(row.doc.clone())
 ///     }
 ///
 ///     async fn replace(&self, scope: &Scope<'_>, id: &str, mut resource: Value, options: WriteOptions) -> Result<Document, StoreError> {
-///         let mut all = self.rows.lock().unwrap();
-///         let rows = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
-///         if let Some(path) = taken(rows, &options, id) {
+///         let mut all = self.tables.lock().unwrap();
+///         let table = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         if let Some(path) = taken(&table.rows, &options, id) {
 ///             return Err(StoreError::Conflict(path));
 ///         }
-///         let row = rows.iter_mut().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         let row = table.rows.iter_mut().find(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
 ///         options.check_version(&version_tag(row.version))?;
 ///         row.version += 1;
 ///         set_version(&mut resource, &version_tag(row.version));
@@ -400,20 +408,20 @@ pub struct MembersChanged {
 ///     }
 ///
 ///     async fn delete(&self, scope: &Scope<'_>, id: &str, options: WriteOptions) -> Result<(), StoreError> {
-///         let mut all = self.rows.lock().unwrap();
-///         let rows = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
-///         let at = rows.iter().position(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
-///         options.check_version(&version_tag(rows[at].version))?;
-///         rows.remove(at);
+///         let mut all = self.tables.lock().unwrap();
+///         let table = all.get_mut(&Self::key(scope)).ok_or(StoreError::NotFound)?;
+///         let at = table.rows.iter().position(|r| r.doc.id() == Some(id)).ok_or(StoreError::NotFound)?;
+///         options.check_version(&version_tag(table.rows[at].version))?;
+///         table.rows.remove(at);
 ///         Ok(())
 ///     }
 ///
 ///     async fn query(&self, scope: &Scope<'_>, query: &Query<'_>) -> Result<Page, StoreError> {
-///         let all = self.rows.lock().unwrap();
-///         let rows = all.get(&Self::key(scope)).map(Vec::as_slice).unwrap_or_default();
-///         let matched: Vec<&Row> = rows.iter().filter(|r| query.matches(&r.doc)).collect();
-///         let next = rows.last().map_or(0, |r| r.seq + 1);
-///         let page = paginate(matched, query, |r| r.seq, |r| r.doc.value(), |seq| seq < next)?;
+///         let all = self.tables.lock().unwrap();
+///         let empty = Table::default();
+///         let table = all.get(&Self::key(scope)).unwrap_or(&empty);
+///         let matched: Vec<&Row> = table.rows.iter().filter(|r| query.matches(&r.doc)).collect();
+///         let page = paginate(matched, query, |r| r.seq, |r| r.doc.value(), |seq| seq < table.next)?;
 ///         Ok(page.map(|r| r.doc.clone()))
 ///     }
 /// }

@@ -237,7 +237,9 @@ impl Sort {
     }
 }
 
-fn is_core(path: &AttrPath) -> bool {
+/// Whether a path names an attribute of a core schema (unqualified, or qualified by a
+/// `urn:ietf:params:scim:schemas:core:` URN).
+pub(super) fn is_core(path: &AttrPath) -> bool {
     path.urn.as_deref().is_none_or(|u| {
         u.to_ascii_lowercase()
             .starts_with("urn:ietf:params:scim:schemas:core:")

@@ -298,10 +298,16 @@ async fn limits_are_enforced_and_advertised() {
         config["bulk"],
         json!({"supported": true, "maxOperations": 3, "maxPayloadSize": 2048})
     );
+    let parts = |uri: &str| http::Request::get(uri).body(()).unwrap().into_parts().0;
     assert_eq!(
-        svc.max_body_bytes(),
+        svc.body_limit(&parts("/scim/v2/Bulk")),
+        2048,
+        "Bulk's own limit"
+    );
+    assert_eq!(
+        svc.body_limit(&parts("/Users")),
         1024 * 1024,
-        "the larger of the two limits"
+        "any other endpoint's"
     );
     let op = json!({"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "x"}});
     let (status, err, _) = call(

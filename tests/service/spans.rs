@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 
 use bytes::Bytes;
 use scimkit::store::{Document, Page, Query, ResourceStore, Scope, StoreError, WriteOptions};
@@ -18,9 +19,20 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 const SECRET: &str = "tracing-test-token-7d1e";
 
-/// Every span's fields and every event's, as `name=value` lines.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<String>>>);
+/// Every span's fields and every event's on one thread, as `name=value` lines.
+#[derive(Clone)]
+struct Captured {
+    thread: ThreadId,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Captured {
+    fn keep(&self, line: String) {
+        if std::thread::current().id() == self.thread {
+            self.lines.lock().unwrap().push(line);
+        }
+    }
+}
 
 struct Line(String);
 
@@ -34,23 +46,24 @@ impl<S: Subscriber> Layer<S> for Captured {
     fn on_new_span(&self, attrs: &Attributes<'_>, _: &Id, _: Context<'_, S>) {
         let mut line = Line(format!("span {}", attrs.metadata().name()));
         attrs.record(&mut line);
-        self.0.lock().unwrap().push(line.0);
+        self.keep(line.0);
     }
 
     fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
         let mut line = Line("record".into());
         values.record(&mut line);
-        self.0.lock().unwrap().push(line.0);
+        self.keep(line.0);
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let mut line = Line(format!("event {}", event.metadata().level()));
         event.record(&mut line);
-        self.0.lock().unwrap().push(line.0);
+        self.keep(line.0);
     }
 }
 
-/// A store whose queries fail as a database that lost its disk would.
+/// A store whose queries fail as a database that lost its disk would, and whose writes of
+/// one user fail as a full disk would.
 struct Broken(MemoryStore);
 
 #[async_trait]
@@ -61,6 +74,9 @@ impl ResourceStore for Broken {
         r: Value,
         o: WriteOptions,
     ) -> Result<Document, StoreError> {
+        if r["userName"] == "disk-full" {
+            return Err(StoreError::unavailable("no space left on device"));
+        }
         self.0.create(s, r, o).await
     }
     async fn get(&self, s: &Scope<'_>, id: &str) -> Result<Document, StoreError> {
@@ -94,36 +110,51 @@ fn request(method: &str, uri: &str, body: &str) -> http::Request<Bytes> {
 
 #[test]
 fn requests_are_spans_with_their_tenant_type_and_status_and_no_secret() {
-    let captured = Captured::default();
+    let captured = Captured {
+        thread: std::thread::current().id(),
+        lines: Arc::default(),
+    };
     let subscriber = tracing_subscriber::registry().with(captured.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(async {
-            let service = ScimService::builder(Broken(MemoryStore::new()))
-                .authenticator(BearerToken::for_tenant(SECRET, "acme"))
-                .build()
-                .unwrap();
-            let created = service
-                .handle(request(
-                    "POST",
-                    "/scim/v2/Users",
-                    r#"{"userName": "body-only-value", "password": "p4ssw0rd-never-logged"}"#,
-                ))
-                .await;
-            assert_eq!(created.status(), 201);
-            let failed = service
-                .handle(request(
-                    "GET",
-                    "/scim/v2/Users?filter=userName%20eq%20%22q%22",
-                    "",
-                ))
-                .await;
-            assert_eq!(failed.status(), 500);
-        });
+    // The subscriber of every thread: one that only this thread has would leave the call
+    // sites that other tests' threads reach first disabled. What they send is not kept.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    tracing::callsite::rebuild_interest_cache();
+    rt.block_on(async {
+        let service = ScimService::builder(Broken(MemoryStore::new()))
+            .authenticator(BearerToken::for_tenant(SECRET, "acme"))
+            .build()
+            .unwrap();
+        let created = service
+            .handle(request(
+                "POST",
+                "/scim/v2/Users",
+                r#"{"userName": "body-only-value", "password": "p4ssw0rd-never-logged"}"#,
+            ))
+            .await;
+        assert_eq!(created.status(), 201);
+        let failed = service
+            .handle(request(
+                "GET",
+                "/scim/v2/Users?filter=userName%20eq%20%22q%22",
+                "",
+            ))
+            .await;
+        assert_eq!(failed.status(), 500);
+        let bulk = service
+            .handle(request(
+                "POST",
+                "/scim/v2/Bulk",
+                r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                        "Operations": [{"method": "POST", "bulkId": "b1", "path": "/Users",
+                                        "data": {"userName": "disk-full"}}]}"#,
+            ))
+            .await;
+        assert_eq!(bulk.status(), 200);
     });
-    let lines = captured.0.lock().unwrap().join("\n");
+    let lines = captured.lines.lock().unwrap().join("\n");
     for expected in [
         "span scim method=POST",
         "record tenant=\"acme\"",
@@ -138,6 +169,13 @@ fn requests_are_spans_with_their_tenant_type_and_status_and_no_secret() {
         .find(|l| l.starts_with("event ERROR"))
         .unwrap_or_else(|| panic!("a store fault is an error event:\n{lines}"));
     assert!(error.contains("disk I/O error"), "{error}");
+    let bulk = lines
+        .lines()
+        .find(|l| l.contains("no space left on device"))
+        .unwrap_or_else(|| panic!("a Bulk operation's store fault is logged:\n{lines}"));
+    assert!(bulk.starts_with("event WARN"), "{bulk}");
+    assert!(bulk.contains("method=\"POST\""), "{bulk}");
+    assert!(bulk.contains("tenant=\"acme\""), "{bulk}");
     for secret in [
         SECRET,
         "p4ssw0rd-never-logged",

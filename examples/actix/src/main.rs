@@ -14,7 +14,7 @@
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use scimkit::auth::{BearerToken, Idp, TenantSettings};
-use scimkit::{MemoryStore, ScimError, ScimService};
+use scimkit::{MemoryStore, ScimError, ScimService, ScimType};
 
 async fn scim(
     service: web::Data<ScimService>,
@@ -34,7 +34,8 @@ async fn scim(
     let limit = service.body_limit(&parts);
     let response = match body.to_bytes_limited(limit).await {
         Ok(Ok(body)) => service.handle(http::Request::from_parts(parts, body)).await,
-        Ok(Err(_)) => return HttpResponse::BadRequest().finish(),
+        Ok(Err(_)) => ScimError::bad_request(ScimType::InvalidSyntax, "the body could not be read")
+            .to_response(),
         Err(_) => ScimError::payload_too_large(limit).to_response(),
     };
     let mut out = HttpResponse::build(
