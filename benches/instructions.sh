@@ -5,6 +5,7 @@
 # is the median of five runs.
 #
 #     bash benches/instructions.sh [path to the instructions binary]
+#     MODES="page projected" bash benches/instructions.sh     # some modes only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:-target/release/instructions}"
@@ -13,7 +14,7 @@ count() {
   MODE=$1 N=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" 2>&1 \
     | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
-for mode in get lookup page patch post; do
+for mode in ${MODES:-get lookup page projected patch post}; do
   runs=()
   for _ in 1 2 3 4 5; do
     runs+=($(( ($(count "$mode" 2000) - $(count "$mode" 0)) / 2000 )))

@@ -2,9 +2,10 @@
 //! which counts instructions — the same count on every run of the same binary, however
 //! busy the machine is — where timings on a shared virtual machine move by tens of percent.
 //!
-//! `MODE` (`get`, `lookup`, `page`, `patch` or `post`) is the request repeated `N` times
-//! after 1,000 users were created and every rendering read once. `benches/instructions.sh`
-//! runs each mode at `N=0` and `N=2000` and prints the difference per request.
+//! `MODE` (`get`, `lookup`, `page`, `projected`, `patch` or `post`) is the request repeated
+//! `N` times after 1,000 users were created and every rendering read once (`projected` is
+//! the page with `excludedAttributes`, rendered afresh). `benches/instructions.sh` runs
+//! each mode at `N=0` and `N=2000` and prints the difference per request.
 
 use bytes::Bytes;
 use scimkit::{BearerToken, MemoryStore, ScimService};
@@ -54,6 +55,7 @@ fn main() {
         }
         let one = format!("/scim/v2/Users/{id}");
         let page = "/scim/v2/Users?startIndex=101&count=100";
+        let projected = "/scim/v2/Users?startIndex=101&count=100&excludedAttributes=x509Certificates";
         let lookup = "/scim/v2/Users?filter=userName%20eq%20%22user-000500%40example.com%22";
         // Every rendering made once, as a warm server has them.
         for uri in [one.as_str(), page] {
@@ -68,12 +70,13 @@ fn main() {
                 "get" => service.handle(request("GET", &one, None)).await,
                 "lookup" => service.handle(request("GET", lookup, None)).await,
                 "page" => service.handle(request("GET", page, None)).await,
+                "projected" => service.handle(request("GET", projected, None)).await,
                 "patch" => service.handle(request("PATCH", &one, Some(patch))).await,
                 "post" => {
                     let body = user(&format!("new-{k}"));
                     service.handle(request("POST", "/scim/v2/Users", Some(body))).await
                 }
-                other => panic!("MODE={other}: not get, lookup, page, patch or post"),
+                other => panic!("MODE={other}: not get, lookup, page, projected, patch or post"),
             };
             assert!(response.status().is_success(), "{}", response.status());
         }

@@ -110,48 +110,58 @@ fn select<'r>(view: ResourceTypeView<'r>, entries: &[String]) -> Vec<Selector<'r
         .collect()
 }
 
-/// `resource` with only what the projection and the `returned` characteristics allow
-/// (see [`ResourceTypeView::project`]).
-pub(super) fn project(
-    view: ResourceTypeView<'_>,
-    mut resource: Value,
-    projection: &Projection,
-) -> Value {
-    let Some(obj) = resource.as_object_mut() else {
-        return resource;
-    };
-    if projection.is_default() {
-        remove_hidden(view, obj);
-        return resource;
+/// A projection resolved against a resource type once, for the resources of a page.
+pub(crate) struct Projector<'r> {
+    view: ResourceTypeView<'r>,
+    /// `None` for the default projection.
+    selection: Option<Selection<'r>>,
+}
+
+impl<'r> Projector<'r> {
+    pub(super) fn new(view: ResourceTypeView<'r>, projection: &Projection) -> Projector<'r> {
+        let selection = (!projection.is_default()).then(|| Selection {
+            narrow: !projection.attributes.is_empty(),
+            attributes: select(view, &projection.attributes),
+            excluded: select(view, &projection.excluded),
+        });
+        Projector { view, selection }
     }
-    let selection = Selection {
-        narrow: !projection.attributes.is_empty(),
-        attributes: select(view, &projection.attributes),
-        excluded: select(view, &projection.excluded),
-    };
-    obj.retain(|key, value| {
-        if key == "schemas" {
-            return true;
-        }
-        if let Some(ext) = view.extension(key) {
-            return match value {
-                Value::Object(attrs) => {
-                    project_schema(ext, attrs, &selection);
-                    !attrs.is_empty()
-                }
-                _ => false,
-            };
-        }
-        match view.resolve(None, key, None) {
-            Some(r) if !r.extension => {
-                let schema = r.schema.unwrap_or(view.core_schema());
-                project_attribute(schema, r.attribute, value, &selection)
+
+    /// `resource` with only what the projection and the `returned` characteristics allow
+    /// (see [`ResourceTypeView::project`]).
+    pub(crate) fn project(&self, mut resource: Value) -> Value {
+        let view = self.view;
+        let Some(obj) = resource.as_object_mut() else {
+            return resource;
+        };
+        let Some(selection) = &self.selection else {
+            remove_hidden(view, obj);
+            return resource;
+        };
+        obj.retain(|key, value| {
+            if key == "schemas" {
+                return true;
             }
-            // Attributes no schema defines are returned by default, like any other.
-            _ => !selection.narrow,
-        }
-    });
-    resource
+            if let Some(ext) = view.extension(key) {
+                return match value {
+                    Value::Object(attrs) => {
+                        project_schema(ext, attrs, selection);
+                        !attrs.is_empty()
+                    }
+                    _ => false,
+                };
+            }
+            match view.resolve(None, key, None) {
+                Some(r) if !r.extension => {
+                    let schema = r.schema.unwrap_or(view.core_schema());
+                    project_attribute(schema, r.attribute, value, selection)
+                }
+                // Attributes no schema defines are returned by default, like any other.
+                _ => !selection.narrow,
+            }
+        });
+        resource
+    }
 }
 
 /// Whether the default projection takes anything out of `resource`: an attribute (or a

@@ -213,7 +213,12 @@ impl<'r> ResourceTypeView<'r> {
     /// never, `returned: request` ones only when named in `attributes`. Attributes are
     /// removed in place; nothing is copied.
     pub fn project(&self, resource: Value, projection: &Projection) -> Value {
-        project::project(*self, resource, projection)
+        self.projector(projection).project(resource)
+    }
+
+    /// `projection` resolved against this resource type once, to project many resources.
+    pub(crate) fn projector(&self, projection: &Projection) -> project::Projector<'r> {
+        project::Projector::new(*self, projection)
     }
 
     /// Whether the default projection (no `attributes`, no `excludedAttributes`) takes

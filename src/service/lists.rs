@@ -127,10 +127,11 @@ impl ScimService {
             let body = list_bytes(page.total_results, start, &rendered, page.next_cursor);
             return Ok(json_bytes_response(StatusCode::OK, body));
         }
+        let projector = ctx.view.projector(&projection);
         let resources: Vec<Value> = page
             .resources
             .into_iter()
-            .map(|r| ctx.view.project(r.into_value(), &projection))
+            .map(|r| projector.project(r.into_value()))
             .collect();
         Ok(json_response(
             StatusCode::OK,
@@ -165,10 +166,11 @@ impl ScimService {
             let scope = self.scope(call, &view.resource_type().name);
             let page = self.inner.store.query(&scope, &query).await?;
             total += page.total_results;
+            let projector = view.projector(&spec.projection);
             resources.extend(
                 page.resources
                     .into_iter()
-                    .map(|r| view.project(r.into_value(), &spec.projection)),
+                    .map(|r| projector.project(r.into_value())),
             );
         }
         let page: Vec<Value> = resources
