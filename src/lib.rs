@@ -99,6 +99,8 @@ pub mod events;
 pub mod filter;
 mod json;
 pub mod patch;
+#[cfg(feature = "postgres")]
+mod pg;
 pub mod resource;
 pub mod roles;
 pub mod schema;

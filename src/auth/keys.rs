@@ -161,7 +161,7 @@ fn id_of_added(digest: &[u8; 32]) -> String {
 }
 
 /// The id a presented token's record would have.
-fn id_of_token(token: &str) -> Option<String> {
+pub(crate) fn id_of_token(token: &str) -> Option<String> {
     match token.strip_prefix(PREFIX) {
         Some(rest) => rest.split('_').next().map(str::to_owned),
         None => Some(id_of_added(&digest(token))),
@@ -169,7 +169,7 @@ fn id_of_token(token: &str) -> Option<String> {
 }
 
 /// A fresh key for `tenant`: the record to keep and the secret to show.
-fn mint(tenant: &str) -> (StoredKey, NewKey) {
+pub(crate) fn mint(tenant: &str) -> (StoredKey, NewKey) {
     let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     // Two v4 UUIDs: 244 bits from the operating system's CSPRNG.
     let secret = format!(
@@ -192,7 +192,7 @@ fn mint(tenant: &str) -> (StoredKey, NewKey) {
 }
 
 /// The record of a secret the application made.
-fn adopted(tenant: &str, secret: &str) -> Result<StoredKey, KeyError> {
+pub(crate) fn adopted(tenant: &str, secret: &str) -> Result<StoredKey, KeyError> {
     if secret.chars().count() < 16 {
         return Err(KeyError::TooShort);
     }

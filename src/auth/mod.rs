@@ -7,7 +7,7 @@
 //! serves every tenant; every store call carries the caller's tenant.
 //!
 //! [`BearerToken`] is one token for one tenant. A [`KeyStore`] — [`MemoryKeyStore`], or
-//! (feature `sqlite`) `SqliteKeyStore` — keeps tenants and their API keys: keys are shown
+//! (feature `sqlite`) `SqliteKeyStore`, or (feature `postgres`) `PostgresKeyStore` — keeps tenants and their API keys: keys are shown
 //! once, kept as SHA-256 digests, compared in constant time, rotated and revoked.
 
 use std::str::FromStr;
@@ -21,10 +21,15 @@ use subtle::ConstantTimeEq;
 use crate::compat::Compat;
 
 mod keys;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use keys::{KeyError, KeyInfo, KeyStore, MemoryKeyStore, NewKey};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresKeyStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteKeyStore;

@@ -161,13 +161,13 @@ impl<'a> Translator<'a> {
         }
     }
 
-    /// An `ORDER BY` key for `path` (SQLite): its value (a multi-valued attribute's
-    /// primary element, else its first), and whether it is `caseExact` (else sort by
-    /// `scim_fold` of it first). `None` when the path cannot be sorted in SQL.
+    /// An `ORDER BY` key for `path`: its value (a multi-valued attribute's primary
+    /// element, else its first), and whether it is `caseExact` (else sort by `scim_fold`
+    /// of it first). On SQLite the value is what `json_extract` gives (text, a number or
+    /// `NULL`); on PostgreSQL it is `jsonb` (`NULL` when absent; its text is `#>> '{}'`
+    /// of it, and `jsonb` orders numbers by value and `false` before `true`). `None` when
+    /// the path cannot be sorted in SQL.
     pub fn sort_key(&self, path: &AttrPath) -> Option<(String, bool)> {
-        if self.dialect != Dialect::Sqlite {
-            return None;
-        }
         let resolved = self.view.resolve_path(path)?;
         let attr = resolved.attribute;
         let ext = resolved
@@ -182,25 +182,47 @@ impl<'a> Translator<'a> {
             None => None,
         };
         let case_exact = target.unwrap_or(attr).compares_case_exact();
+        let leaf = target.filter(|_| attr.kind == AttrKind::Complex);
         let value = if attr.multi_valued {
             if self.elements.and_then(|e| e(attr)).is_some() {
                 return None;
             }
-            let list = json_path(&keys)?;
-            let leaf = match target.filter(|_| attr.kind == AttrKind::Complex) {
-                Some(t) => json_path(&[&t.name])?,
-                None => "$".into(),
-            };
-            format!(
-                "(SELECT json_extract(s.value, '{leaf}') FROM json_each({doc}, '{list}') AS s \
-                 ORDER BY coalesce(json_extract(s.value, '$.\"primary\"'), 0) = 1 DESC, s.key LIMIT 1)",
-                doc = self.doc
-            )
+            match self.dialect {
+                Dialect::Sqlite => {
+                    let list = json_path(&keys)?;
+                    let leaf = match leaf {
+                        Some(t) => json_path(&[&t.name])?,
+                        None => "$".into(),
+                    };
+                    format!(
+                        "(SELECT json_extract(s.value, '{leaf}') FROM json_each({doc}, '{list}') AS s \
+                         ORDER BY coalesce(json_extract(s.value, '$.\"primary\"'), 0) = 1 DESC, s.key LIMIT 1)",
+                        doc = self.doc
+                    )
+                }
+                Dialect::Postgres => {
+                    let list = format!("({} #> {})", self.doc, postgres::path(&keys)?);
+                    let leaf = match leaf {
+                        Some(t) => format!("s.value #> {}", postgres::path(&[&t.name])?),
+                        None => "s.value".into(),
+                    };
+                    // A lone value is one element, as the evaluator reads it.
+                    format!(
+                        "(SELECT {leaf} FROM jsonb_array_elements(CASE WHEN jsonb_typeof({list}) = 'array' \
+                         THEN {list} WHEN {list} IS NULL THEN '[]'::jsonb ELSE jsonb_build_array({list}) END) \
+                         WITH ORDINALITY AS s(value, n) \
+                         ORDER BY (s.value -> 'primary') = 'true'::jsonb DESC NULLS LAST, s.n LIMIT 1)"
+                    )
+                }
+            }
         } else {
             if let Some(t) = target {
                 keys.push(&t.name);
             }
-            format!("json_extract({}, '{}')", self.doc, json_path(&keys)?)
+            match self.dialect {
+                Dialect::Sqlite => format!("json_extract({}, '{}')", self.doc, json_path(&keys)?),
+                Dialect::Postgres => format!("({} #> {})", self.doc, postgres::path(&keys)?),
+            }
         };
         Some((value, case_exact))
     }

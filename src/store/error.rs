@@ -5,7 +5,7 @@ use http::StatusCode;
 use crate::error::{ScimError, ScimType};
 
 /// A store's failure, with the protocol meaning the service needs: what the client did
-/// (`NotFound`, `Conflict`, `PreconditionFailed`, `InvalidCursor`), what may pass
+/// (`NotFound`, `Conflict`, `PreconditionFailed`, `InvalidCursor`, `Unstorable`), what may pass
 /// (`Unavailable`: try again) and what will not (`Internal`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -27,6 +27,10 @@ pub enum StoreError {
     /// A cursor the store did not issue, or no longer honours (`400 invalidCursor`).
     #[error("invalid cursor")]
     InvalidCursor,
+    /// A value the store cannot keep as given (PostgreSQL cannot keep a NUL character in
+    /// text or JSON): what it is (`400 invalidValue`).
+    #[error("the store cannot keep this value: {0}")]
+    Unstorable(String),
     /// The store cannot answer now but may soon: a connection lost, a pool exhausted, a
     /// lock timed out (`503`; the client should try again).
     #[error("the store is unavailable: {0}")]
@@ -55,7 +59,7 @@ impl StoreError {
 }
 
 impl From<StoreError> for ScimError {
-    /// 404, `409 uniqueness`, 412, `400 invalidCursor`, 503 or 500. What a failing store
+    /// 404, `409 uniqueness`, 412, `400 invalidCursor`, `400 invalidValue`, 503 or 500. What a failing store
     /// said stays out of the response; it is the error's
     /// [`source`](std::error::Error::source), for logs.
     fn from(err: StoreError) -> ScimError {
@@ -76,6 +80,10 @@ impl From<StoreError> for ScimError {
             StoreError::InvalidCursor => ScimError::bad_request(
                 ScimType::InvalidCursor,
                 "the cursor is invalid or has expired",
+            ),
+            StoreError::Unstorable(what) => ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("the directory cannot keep this value: {what}"),
             ),
             StoreError::Unavailable(cause) => ScimError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

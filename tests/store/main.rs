@@ -7,4 +7,5 @@ mod generators;
 
 mod memory;
 mod postgres;
+mod postgres_store;
 mod sqlite;
