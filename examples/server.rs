@@ -15,6 +15,10 @@
 //!   `localhost:8090` works too).
 //! - `SCIM_DB`: the SQLite database file (default `scim.db` in the working directory) for
 //!   the directory and the tenant's keys; `:memory:` keeps both in memory.
+//! - `SCIM_DATABASE_URL`: a PostgreSQL database (`postgres://user@host/db`) for everything
+//!   — the directory, the keys, the role rules and users' roles, the activity log — in
+//!   place of `SCIM_DB`. Several servers on the same URL behave as one: start as many
+//!   replicas as you like behind a load balancer.
 //! - `SCIM_API_KEY`: a key of your own (16 characters or more) to be the tenant's only key,
 //!   for scripts and tests; nothing is generated then.
 //! - `SCIM_IDP`: the identity provider the tenant provisions from (`entra`, `okta`,
@@ -43,9 +47,12 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use scimkit::auth::{Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, SqliteKeyStore};
-use scimkit::events::{Event, EventSink, MemoryEventLog};
-use scimkit::roles::{MemoryRoleStore, RoleRules, Rule};
+use scimkit::auth::{
+    Deprovision, Idp, KeyError, KeyStore, MemoryKeyStore, PostgresKeyStore, SqliteKeyStore,
+};
+use scimkit::events::{Event, EventSink, LogPage, MemoryEventLog, PostgresEventLog};
+use scimkit::roles::{MemoryRoleStore, PostgresRoleStore, RoleRules, RoleStore, Rule};
+use scimkit::store::PostgresStore;
 use scimkit::{MemoryStore, ResourceStore, ScimService, SqliteStore, TenantSettings};
 
 const TENANT: &str = "default";
@@ -59,14 +66,75 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct App {
     service: ScimService,
     keys: Arc<dyn KeyStore>,
-    log: Arc<MemoryEventLog>,
-    roles: Arc<MemoryRoleStore>,
+    kept: Kept,
     admin: Option<String>,
+}
+
+/// Where the activity log and the roles are kept: in this process, or in PostgreSQL for
+/// every replica.
+#[derive(Clone)]
+enum Kept {
+    Here {
+        log: Arc<MemoryEventLog>,
+        roles: Arc<MemoryRoleStore>,
+    },
+    Postgres {
+        log: Arc<PostgresEventLog>,
+        roles: Arc<PostgresRoleStore>,
+    },
+}
+
+impl Kept {
+    fn log(&self) -> Arc<dyn EventSink> {
+        match self {
+            Kept::Here { log, .. } => log.clone(),
+            Kept::Postgres { log, .. } => log.clone(),
+        }
+    }
+
+    fn roles(&self) -> Arc<dyn RoleStore> {
+        match self {
+            Kept::Here { roles, .. } => roles.clone(),
+            Kept::Postgres { roles, .. } => roles.clone(),
+        }
+    }
+
+    async fn page(&self, before: Option<u64>, count: usize) -> Result<LogPage, String> {
+        match self {
+            Kept::Here { log, .. } => Ok(log.page(Some(TENANT), before, count)),
+            Kept::Postgres { log, .. } => log
+                .page(Some(TENANT), before, count)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn set_rules(&self, rules: RoleRules) -> Result<(), String> {
+        match self {
+            Kept::Here { roles, .. } => {
+                roles.set_rules(TENANT, rules);
+                Ok(())
+            }
+            Kept::Postgres { roles, .. } => roles
+                .set_rules(TENANT, &rules)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn role(&self, user: &str) -> Result<Option<String>, String> {
+        match self {
+            Kept::Here { roles, .. } => Ok(roles.role(TENANT, user)),
+            Kept::Postgres { roles, .. } => {
+                roles.role(TENANT, user).await.map_err(|e| e.to_string())
+            }
+        }
+    }
 }
 
 /// The activity log: kept for `/admin/activity`, and printed unless `SCIM_LOG=off`.
 struct Activity {
-    log: Arc<MemoryEventLog>,
+    log: Arc<dyn EventSink>,
     print: bool,
 }
 
@@ -133,11 +201,14 @@ async fn activity(
     if !admin_allowed(&app, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let page = app.log.page(
-        Some(TENANT),
-        page.before,
-        page.count.unwrap_or(50).min(1000),
-    );
+    let page = match app
+        .kept
+        .page(page.before, page.count.unwrap_or(50).min(1000))
+        .await
+    {
+        Ok(page) => page,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+    };
     let entries: Vec<Value> = page
         .entries
         .iter()
@@ -175,7 +246,9 @@ async fn set_roles(State(app): State<App>, headers: HeaderMap, body: Bytes) -> R
         Ok(rules) => rules,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    app.roles.set_rules(TENANT, rules);
+    if let Err(e) = app.kept.set_rules(rules).await {
+        return (StatusCode::SERVICE_UNAVAILABLE, e).into_response();
+    }
     match app.service.recompute_roles(TENANT).await {
         Ok(changes) => {
             let changes: Vec<Value> = changes
@@ -192,7 +265,10 @@ async fn role_of(State(app): State<App>, headers: HeaderMap, Path(user): Path<St
     if !admin_allowed(&app, &headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    Json(json!({"user": user, "role": app.roles.role(TENANT, &user)})).into_response()
+    match app.kept.role(&user).await {
+        Ok(role) => Json(json!({"user": user, "role": role})).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+    }
 }
 
 /// The tenant's settings from the environment.
@@ -218,6 +294,50 @@ fn settings() -> Result<TenantSettings, String> {
         }
     };
     Ok(settings)
+}
+
+/// The stores `SCIM_DATABASE_URL` or `SCIM_DB` name, and what they are, for messages.
+async fn open_stores() -> Result<(Arc<dyn ResourceStore>, Arc<dyn KeyStore>, Kept, String), String>
+{
+    if let Ok(url) = std::env::var("SCIM_DATABASE_URL") {
+        let store = PostgresStore::connect(&url)
+            .await
+            .map_err(|e| format!("SCIM_DATABASE_URL: {e}"))?;
+        let pool = store.pool().clone();
+        let kept = Kept::Postgres {
+            log: Arc::new(PostgresEventLog::new(pool.clone())),
+            roles: Arc::new(PostgresRoleStore::new(pool.clone())),
+        };
+        let keys = Arc::new(PostgresKeyStore::new(pool));
+        return Ok((
+            Arc::new(store),
+            keys,
+            kept,
+            "PostgreSQL (SCIM_DATABASE_URL)".into(),
+        ));
+    }
+    let kept = Kept::Here {
+        log: Arc::new(MemoryEventLog::new()),
+        roles: Arc::new(MemoryRoleStore::new()),
+    };
+    let db = std::env::var("SCIM_DB").unwrap_or_else(|_| "scim.db".into());
+    if db == ":memory:" {
+        let keys = Arc::new(MemoryKeyStore::new());
+        return Ok((
+            Arc::new(MemoryStore::new()),
+            keys,
+            kept,
+            format!("SCIM_DB={db}"),
+        ));
+    }
+    let store = SqliteStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
+    let keys = SqliteKeyStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
+    Ok((
+        Arc::new(store),
+        Arc::new(keys),
+        kept,
+        format!("SCIM_DB={db}"),
+    ))
 }
 
 /// Creates the tenant on first start; returns the key to print, when one was made.
@@ -250,41 +370,28 @@ async fn run() -> Result<(), String> {
         Ok(text) => Some(parse_roles(&text).map_err(|e| format!("SCIM_ROLES: {e}"))?),
         Err(_) => None,
     };
-    let db = std::env::var("SCIM_DB").unwrap_or_else(|_| "scim.db".into());
-    let (store, keys): (Arc<dyn ResourceStore>, Arc<dyn KeyStore>) = if db == ":memory:" {
-        (
-            Arc::new(MemoryStore::new()),
-            Arc::new(MemoryKeyStore::new()),
-        )
-    } else {
-        let store = SqliteStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
-        let keys = SqliteKeyStore::open(&db).map_err(|e| format!("SCIM_DB={db}: {e}"))?;
-        (Arc::new(store), Arc::new(keys))
-    };
+    let (store, keys, kept, db) = open_stores().await?;
     let new_key = set_up_tenant(keys.as_ref(), settings)
         .await
-        .map_err(|e| format!("setting up the tenant in SCIM_DB={db}: {e}"))?;
+        .map_err(|e| format!("setting up the tenant in {db}: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("SCIM_ADDR={addr}: {e}"))?;
-    let log = Arc::new(MemoryEventLog::new());
-    let roles = Arc::new(MemoryRoleStore::new());
     let base_url = format!("http://{addr}/scim/v2");
     let service = ScimService::builder(store)
         .authenticator(Arc::clone(&keys))
         .base_url(&base_url)
         .events(Activity {
-            log: Arc::clone(&log),
+            log: kept.log(),
             print: std::env::var("SCIM_LOG").as_deref() != Ok("off"),
         })
-        .roles(Arc::clone(&roles))
+        .roles(kept.roles())
         .build()
         .map_err(|e| e.to_string())?;
     let app = App {
         service: service.clone(),
         keys,
-        log,
-        roles: Arc::clone(&roles),
+        kept: kept.clone(),
         admin: std::env::var("SCIM_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
@@ -304,8 +411,10 @@ async fn run() -> Result<(), String> {
         None => println!("API key: the one given at first start, or in SCIM_API_KEY"),
     }
     if let Some(rules) = rules {
-        // The roles are kept in memory: bring them up to date with the directory.
-        roles.set_rules(TENANT, rules);
+        // Rules from the environment replace the kept ones: bring the roles up to date.
+        kept.set_rules(rules)
+            .await
+            .map_err(|e| format!("SCIM_ROLES: {e}"))?;
         service
             .recompute_roles(TENANT)
             .await

@@ -32,7 +32,8 @@ pub const SCIM_JSON: &str = "application/scim+json";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// The `scimType` detail error keywords of RFC 7644 §3.12 (Table 9) and RFC 9865 §2.5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum ScimType {
     /// The filter syntax was invalid or the filter was not supported (400).

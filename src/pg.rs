@@ -22,14 +22,21 @@ pub struct Migration {
 /// for its own locks ("scimkit" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0073_6369_6d6b_6974;
 
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "resources, unique values, members, scope counters, tenants and API keys",
-    sql: concat!(
-        include_str!("sql/postgres_functions.sql"),
-        include_str!("pg/0001_directory.sql")
-    ),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "resources, unique values, members, scope counters, tenants and API keys",
+        sql: concat!(
+            include_str!("sql/postgres_functions.sql"),
+            include_str!("pg/0001_directory.sql")
+        ),
+    },
+    Migration {
+        version: 2,
+        description: "role rules, users' roles and the activity log",
+        sql: include_str!("pg/0002_roles_and_activity.sql"),
+    },
+];
 
 /// Applies the migrations `scimkit_migrations` does not list, in one transaction under an
 /// advisory lock: replicas that start at once wait for the first and then find nothing to do.

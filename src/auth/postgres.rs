@@ -63,6 +63,23 @@ impl PostgresKeyStore {
         PostgresKeyStore { pool }
     }
 
+    /// The tenant, digest and settings of the key `id`.
+    async fn lookup(&self, id: &str) -> Result<Option<tokio_postgres::Row>, KeyError> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT k.tenant, k.digest, t.settings
+                 FROM scim_api_keys AS k JOIN scim_tenants AS t ON t.tenant = k.tenant
+                 WHERE k.id = $1",
+            )
+            .await
+            .map_err(unavailable)?;
+        client
+            .query_opt(&statement, &[&id])
+            .await
+            .map_err(unavailable)
+    }
+
     async fn client(&self) -> Result<Object, KeyError> {
         self.pool.get().await.map_err(unavailable)
     }
@@ -235,16 +252,17 @@ impl KeyStore for PostgresKeyStore {
 
     async fn verify(&self, token: &str) -> Option<Caller> {
         let id = id_of_token(token)?;
-        let client = self.pool.get().await.ok()?;
-        let statement = client
-            .prepare_cached(
-                "SELECT k.tenant, k.digest, t.settings
-                 FROM scim_api_keys AS k JOIN scim_tenants AS t ON t.tenant = k.tenant
-                 WHERE k.id = $1",
-            )
-            .await
-            .ok()?;
-        let row = client.query_opt(&statement, &[&id]).await.ok()??;
+        let row = match self.lookup(&id).await {
+            Ok(row) => row?,
+            Err(err) => {
+                // The caller is refused; the operator learns why.
+                #[cfg(feature = "tracing")]
+                tracing::error!(error = %err, "API keys could not be read: the request is refused");
+                #[cfg(not(feature = "tracing"))]
+                let _ = err;
+                return None;
+            }
+        };
         let stored: &[u8] = row.get(1);
         // The digest is compared in constant time; the id is public.
         if !bool::from(stored.ct_eq(&digest(token))) {

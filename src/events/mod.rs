@@ -51,12 +51,21 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ScimType;
 
-/// What a request did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresEventLog;
+
+/// What a request did. In JSON, its [`as_str`](Action::as_str) name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Action {
     /// `POST`: the resource was created.
@@ -91,8 +100,10 @@ impl Action {
     }
 }
 
-/// One change a write made.
-#[derive(Debug, Clone, PartialEq)]
+/// One change a write made. In JSON, an object whose `kind` names the variant
+/// (`attribute`, `value`, `members`, `role`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Change {
     /// An attribute changed; its values are not recorded (they may be personal data). The
@@ -129,7 +140,8 @@ pub enum Change {
 }
 
 /// Why a request failed, as its client was told — never with its credentials or body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Failure {
     /// The HTTP status.
@@ -144,8 +156,10 @@ pub struct Failure {
     pub path: String,
 }
 
-/// One thing the service did, or refused to do.
-#[derive(Debug, Clone, PartialEq)]
+/// One thing the service did, or refused to do. It serialises to JSON (camelCase names)
+/// and back, for logs kept in a database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Event {
     /// When the service handled it.

@@ -38,9 +38,16 @@ use http::StatusCode;
 
 use crate::error::ScimError;
 
+#[cfg(feature = "postgres")]
+mod postgres;
+
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresRoleStore;
+
 /// One rule: members of `group` get `role`; a default rule's role goes to users in no
 /// group any rule maps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// The group's `displayName`, as the identity provider names it; `None` for a rule
     /// that is only the default.
