@@ -1,6 +1,9 @@
 //! Tenants and API keys in a SQLite database: settings as JSON, keys as SHA-256 digests.
 //! Every change is written to the database before it takes effect; the keys are also held
-//! in memory, so verifying a request's key reads no disk.
+//! in memory, so verifying a request's key reads no disk. Another process (or another
+//! store) changing the keys of the same file is seen at the next request: each change
+//! counts in `scim_keys_version`, and a request first asks SQLite whether anyone else
+//! committed to the file (`PRAGMA data_version`), then, if so, whether the count moved.
 
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
@@ -24,6 +27,12 @@ CREATE TABLE IF NOT EXISTS scim_api_keys (
     created TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS scim_api_keys_tenant ON scim_api_keys (tenant);
+-- How many times the tenants and keys changed: what another process's copy checks.
+CREATE TABLE IF NOT EXISTS scim_keys_version (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    n INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO scim_keys_version (id, n) VALUES (0, 0);
 "#;
 
 /// A [`KeyStore`] in a SQLite database file, which may be the one a
@@ -53,6 +62,8 @@ CREATE INDEX IF NOT EXISTS scim_api_keys_tenant ON scim_api_keys (tenant);
 pub struct SqliteKeyStore {
     conn: Mutex<Connection>,
     table: RwLock<KeyTable>,
+    /// The file's `data_version` and `scim_keys_version` the table was read at.
+    seen: Mutex<(i64, i64)>,
 }
 
 impl std::fmt::Debug for SqliteKeyStore {
@@ -63,6 +74,68 @@ impl std::fmt::Debug for SqliteKeyStore {
 
 fn unavailable(err: impl std::error::Error + Send + Sync + 'static) -> KeyError {
     KeyError::Unavailable(Box::new(err))
+}
+
+/// Every tenant and key of the database.
+fn load(conn: &Connection) -> Result<KeyTable, KeyError> {
+    let mut table = KeyTable::default();
+    let mut tenants = conn
+        .prepare("SELECT tenant, settings FROM scim_tenants")
+        .map_err(unavailable)?;
+    let rows = tenants
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(unavailable)?;
+    for row in rows {
+        let (tenant, settings) = row.map_err(unavailable)?;
+        let settings: TenantSettings = serde_json::from_str(&settings).map_err(unavailable)?;
+        table.enable(&tenant, settings);
+    }
+    let mut keys = conn
+        .prepare("SELECT id, tenant, digest, created FROM scim_api_keys")
+        .map_err(unavailable)?;
+    let rows = keys
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Vec<u8>>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(unavailable)?;
+    for row in rows {
+        let (id, tenant, digest, created) = row.map_err(unavailable)?;
+        let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()) else {
+            return Err(KeyError::Unavailable(
+                format!("key {id} has a digest of the wrong length").into(),
+            ));
+        };
+        let created = DateTime::parse_from_rfc3339(&created)
+            .map_err(unavailable)?
+            .with_timezone(&Utc);
+        table.insert(
+            StoredKey {
+                id,
+                tenant,
+                digest,
+                created,
+            },
+            false,
+        );
+    }
+    Ok(table)
+}
+
+/// The file's `data_version` (which moves when another connection commits) and the count
+/// of changes to the tenants and keys.
+fn versions(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let keys_version = conn.query_row("SELECT n FROM scim_keys_version WHERE id = 0", [], |r| {
+        r.get(0)
+    })?;
+    Ok((data_version, keys_version))
 }
 
 impl SqliteKeyStore {
@@ -85,60 +158,52 @@ impl SqliteKeyStore {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        let mut table = KeyTable::default();
-        {
-            let mut tenants = conn
-                .prepare("SELECT tenant, settings FROM scim_tenants")
-                .map_err(unavailable)?;
-            let rows = tenants
-                .query_map([], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(unavailable)?;
-            for row in rows {
-                let (tenant, settings) = row.map_err(unavailable)?;
-                let settings: TenantSettings =
-                    serde_json::from_str(&settings).map_err(unavailable)?;
-                table.enable(&tenant, settings);
-            }
-            let mut keys = conn
-                .prepare("SELECT id, tenant, digest, created FROM scim_api_keys")
-                .map_err(unavailable)?;
-            let rows = keys
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, Vec<u8>>(2)?,
-                        row.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(unavailable)?;
-            for row in rows {
-                let (id, tenant, digest, created) = row.map_err(unavailable)?;
-                let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()) else {
-                    return Err(KeyError::Unavailable(
-                        format!("key {id} has a digest of the wrong length").into(),
-                    ));
-                };
-                let created = DateTime::parse_from_rfc3339(&created)
-                    .map_err(unavailable)?
-                    .with_timezone(&Utc);
-                table.insert(
-                    StoredKey {
-                        id,
-                        tenant,
-                        digest,
-                        created,
-                    },
-                    false,
-                );
-            }
-        }
+        let table = load(&conn)?;
+        let seen = versions(&conn).map_err(unavailable)?;
         Ok(SqliteKeyStore {
             conn: Mutex::new(conn),
             table: RwLock::new(table),
+            seen: Mutex::new(seen),
         })
+    }
+
+    /// Reads the tenants and keys again when another connection changed them since they
+    /// were read. Locks are taken in the order writes take them: table, connection, seen.
+    fn refresh(&self) -> Result<(), KeyError> {
+        if !self.others_committed()? {
+            return Ok(());
+        }
+        let mut table = self.table();
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = versions(&conn).map_err(unavailable)?;
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if now.1 != seen.1 {
+            *table = load(&conn)?;
+        }
+        *seen = now;
+        Ok(())
+    }
+
+    /// Whether another connection committed to the file since the keys were read.
+    fn others_committed(&self) -> Result<bool, KeyError> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let data_version: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(unavailable)?;
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(data_version != seen.0)
     }
 
     fn table(&self) -> std::sync::RwLockWriteGuard<'_, KeyTable> {
@@ -164,7 +229,25 @@ impl SqliteKeyStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = conn.transaction().map_err(unavailable)?;
         let out = f(&tx).map_err(unavailable)?;
+        let before: i64 = tx
+            .query_row("SELECT n FROM scim_keys_version WHERE id = 0", [], |r| {
+                r.get(0)
+            })
+            .map_err(unavailable)?;
+        tx.execute("UPDATE scim_keys_version SET n = n + 1 WHERE id = 0", [])
+            .map_err(unavailable)?;
         tx.commit().map_err(unavailable)?;
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *seen = match before == seen.1 {
+            // This connection's own commit leaves `data_version` as it was.
+            true => versions(&conn).map_err(unavailable)?,
+            // Another connection changed the keys since they were read: read them all
+            // again at the next call.
+            false => (-1, -1),
+        };
         Ok(out)
     }
 
@@ -190,6 +273,7 @@ impl SqliteKeyStore {
     }
 
     fn new_key(&self, tenant: &str, replace_all: bool) -> Result<NewKey, KeyError> {
+        self.refresh()?;
         // The table's lock is held across the database write, so that the two agree.
         let mut table = self.table();
         let (stored, new) = table.mint(tenant)?;
@@ -202,6 +286,7 @@ impl SqliteKeyStore {
 #[async_trait]
 impl KeyStore for SqliteKeyStore {
     async fn enable(&self, tenant: &str, settings: TenantSettings) -> Result<(), KeyError> {
+        self.refresh()?;
         let json = serde_json::to_string(&settings).map_err(unavailable)?;
         let mut table = self.table();
         self.write(|tx| {
@@ -217,6 +302,7 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn disable(&self, tenant: &str) -> Result<(), KeyError> {
+        self.refresh()?;
         let mut table = self.table();
         self.write(|tx| {
             tx.execute(
@@ -230,6 +316,7 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn settings(&self, tenant: &str) -> Result<Option<TenantSettings>, KeyError> {
+        self.refresh()?;
         Ok(self.read().settings(tenant))
     }
 
@@ -242,6 +329,7 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn add(&self, tenant: &str, secret: &str) -> Result<KeyInfo, KeyError> {
+        self.refresh()?;
         let mut table = self.table();
         let key = match table.adopt(tenant, secret)? {
             Adopted::New(key) => key,
@@ -254,6 +342,7 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn revoke(&self, tenant: &str, key_id: &str) -> Result<(), KeyError> {
+        self.refresh()?;
         let mut table = self.table();
         table.check_enabled(tenant)?;
         if table.find(tenant, key_id).is_none() {
@@ -270,10 +359,13 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn keys(&self, tenant: &str) -> Result<Vec<KeyInfo>, KeyError> {
+        self.refresh()?;
         Ok(self.read().keys(tenant))
     }
 
     async fn verify(&self, token: &str) -> Option<Caller> {
+        // A key this copy cannot check against the file is refused.
+        self.refresh().ok()?;
         self.read().verify(token)
     }
 }

@@ -501,3 +501,49 @@ mod concurrency {
         assert_eq!(got["meta"]["version"], "W/\"101\"");
     }
 }
+
+/// Two key stores on one file — two processes of the example server: a key rotated,
+/// revoked or a tenant disabled through one fails through the other at its next request.
+#[tokio::test]
+async fn key_changes_through_another_connection_hold_at_once() {
+    use scimkit::auth::{Idp, KeyStore, SqliteKeyStore, TenantSettings};
+
+    let path = temp_db("keys-two");
+    let one = SqliteKeyStore::open(&path).unwrap();
+    let two = SqliteKeyStore::open(&path).unwrap();
+    one.enable("acme", TenantSettings::for_idp(Idp::Okta))
+        .await
+        .unwrap();
+    let first = one.generate("acme").await.unwrap();
+    assert_eq!(
+        two.verify(first.secret())
+            .await
+            .map(|c| c.tenant().to_owned()),
+        Some("acme".to_owned()),
+        "a key made through the other store works"
+    );
+    let second = two.rotate("acme").await.unwrap();
+    assert!(one.verify(first.secret()).await.is_none(), "rotated away");
+    assert!(one.verify(second.secret()).await.is_some());
+    let third = one.generate("acme").await.unwrap();
+    two.revoke("acme", third.id()).await.unwrap();
+    assert!(one.verify(third.secret()).await.is_none(), "revoked");
+    // Resource writes to the same file do not make the key stores read again, but do not
+    // hide key changes either.
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .create(
+            &Scope::new("acme", "User"),
+            json!({"id": "u1", "userName": "bjensen"}),
+            WriteOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert!(one.verify(second.secret()).await.is_some());
+    two.disable("acme").await.unwrap();
+    assert!(
+        one.verify(second.secret()).await.is_none(),
+        "tenant disabled"
+    );
+    assert_eq!(one.settings("acme").await.unwrap(), None);
+}
