@@ -3,8 +3,9 @@
 //! in-memory evaluator matches.
 //!
 //! The server is `postgres://postgres@127.0.0.1:5432/test` (trust authentication), or
-//! `SCIMKIT_PG` when set. Without a server the test says so and passes, unless
-//! `SCIMKIT_REQUIRE_PG` is set, as `.ci/run` does (it starts the server first).
+//! `SCIMKIT_PG` when set. Without a server the test prints SKIPPED (where `cargo test`
+//! shows it) and passes, unless `SCIMKIT_REQUIRE_PG` is set, as `.ci/run` does (it starts
+//! the server first).
 
 #![cfg(feature = "sql")]
 
@@ -40,7 +41,7 @@ fn pg() -> Option<&'static Pg> {
         let (client, connection) = match connected {
             Ok(c) => c,
             Err(e) if std::env::var_os("SCIMKIT_REQUIRE_PG").is_none() => {
-                eprintln!("PostgreSQL at {url} is not reachable ({e}): the dialect test is skipped");
+                skipped(&format!("PostgreSQL at {url} is not reachable ({e}): the dialect test is skipped"));
                 return None;
             }
             Err(e) => panic!("PostgreSQL at {url} is required: {e}"),
@@ -160,4 +161,11 @@ proptest! {
             prop_assert_eq!(got, ids(&expected), "{}\n{}", text, sql.sql);
         }
     }
+}
+
+/// Says that tests were skipped where `cargo test` shows it: straight on the standard
+/// error, which the test harness does not capture (it captures `eprintln!`).
+fn skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }

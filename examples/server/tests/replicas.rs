@@ -7,7 +7,8 @@
 //!
 //! The server is `host=127.0.0.1 port=5432 user=postgres dbname=test`, or `SCIMKIT_PG`
 //! when set (key=value settings); the test works in a schema of its own. Without a server
-//! it says so and passes, unless `SCIMKIT_REQUIRE_PG` is set, as `.ci/run` does.
+//! it prints SKIPPED (where `cargo test` shows it) and passes, unless `SCIMKIT_REQUIRE_PG`
+//! is set, as `.ci/run` does.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -70,7 +71,9 @@ fn database() -> Option<String> {
     match made {
         Ok(()) => Some(format!("{settings} options='-c search_path={schema}'")),
         Err(e) if std::env::var_os("SCIMKIT_REQUIRE_PG").is_none() => {
-            eprintln!("PostgreSQL at {settings} is not reachable ({e}): test skipped");
+            skipped(&format!(
+                "PostgreSQL at {settings} is not reachable ({e}): the replicas test is skipped"
+            ));
             None
         }
         Err(e) => panic!("PostgreSQL at {settings} is required: {e}"),
@@ -330,4 +333,11 @@ fn three_replicas_on_one_database_behave_as_one_server() {
             "acknowledged {id} was lost"
         );
     }
+}
+
+/// Says that tests were skipped where `cargo test` shows it: straight on the standard
+/// error, which the test harness does not capture (it captures `eprintln!`).
+fn skipped(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
