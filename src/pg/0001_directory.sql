@@ -21,14 +21,15 @@ CREATE TABLE scim_resources (
     PRIMARY KEY (tenant, type, seq),
     UNIQUE (tenant, type, id)
 );
--- What the lookups identity providers make before each create use. The planner sees
--- scim_fold(x) as lower(x) (it inlines the SQL function), so the indexes are on lower(x).
+-- What the lookups identity providers make before each create use (`eq`), and prefixes
+-- (`sw`). The planner sees scim_fold(x) as lower(x) (it inlines the SQL function), and
+-- scimkit::sql compares strings bytewise (COLLATE "C"), so the indexes are on that.
 CREATE INDEX scim_resources_user_name
-    ON scim_resources (tenant, type, lower((doc #> '{"userName"}') #>> '{}'));
+    ON scim_resources (tenant, type, (lower((doc #> '{"userName"}') #>> '{}') COLLATE "C"));
 CREATE INDEX scim_resources_display_name
-    ON scim_resources (tenant, type, lower((doc #> '{"displayName"}') #>> '{}'));
+    ON scim_resources (tenant, type, (lower((doc #> '{"displayName"}') #>> '{}') COLLATE "C"));
 CREATE INDEX scim_resources_external_id
-    ON scim_resources (tenant, type, ((doc #> '{"externalId"}') #>> '{}'));
+    ON scim_resources (tenant, type, (((doc #> '{"externalId"}') #>> '{}') COLLATE "C"));
 -- Values no two resources of a scope may share, each as its comparison key (folded
 -- unless the attribute is caseExact).
 CREATE TABLE scim_unique_values (

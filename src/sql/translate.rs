@@ -569,8 +569,10 @@ impl Test {
                         syntax.ends_with(&value, &p, &q)
                     }
                     CompareOp::Eq | CompareOp::Ne => {
+                        // Bytewise too: equality is the same, and one index on the bytewise
+                        // value serves equality and prefixes alike.
                         let p = out.bind(SqlParam::Text(wanted));
-                        format!("{value} {} {p}", sql_op(op))
+                        format!("{ordered} {} {p}", sql_op(op))
                     }
                     _ => {
                         let p = out.bind(SqlParam::Text(wanted));

@@ -589,21 +589,27 @@ mod writes {
             .unwrap();
         let registry = Registry::scim_default();
         let view = registry.resource_type("User").unwrap();
-        for (filter, value, index) in [
-            (
-                r#"userName eq "User7""#,
-                "user7",
-                "scim_resources_user_name",
-            ),
-            (r#"externalId eq "e7""#, "e7", "scim_resources_external_id"),
+        for (filter, index) in [
+            (r#"userName eq "User7""#, "scim_resources_user_name"),
+            (r#"userName sw "User19""#, "scim_resources_user_name"),
+            (r#"externalId eq "e7""#, "scim_resources_external_id"),
         ] {
             let sql = scimkit::sql::Translator::new(&view, "r.doc")
                 .dialect(scimkit::sql::Dialect::Postgres, 3)
                 .filter(&filter.parse().unwrap());
+            let mut values: Vec<String> = vec!["lookups".into(), "user".into()];
+            values.extend(sql.params.iter().map(|p| match p {
+                scimkit::sql::SqlParam::Text(t) => t.clone(),
+                other => panic!("the PostgreSQL dialect binds text only, not {other:?}"),
+            }));
+            let params: Vec<&(dyn scimkit::store::tokio_postgres::types::ToSql + Sync)> = values
+                .iter()
+                .map(|v| v as &(dyn scimkit::store::tokio_postgres::types::ToSql + Sync))
+                .collect();
             let plan: Vec<String> = client
                 .query(
                     &format!("EXPLAIN SELECT r.seq FROM scim_resources AS r WHERE r.tenant = $1 AND r.type = $2 AND {}", sql.sql),
-                    &[&"lookups", &"user", &value],
+                    &params,
                 )
                 .await
                 .unwrap()
