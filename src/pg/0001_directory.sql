@@ -23,13 +23,15 @@ CREATE TABLE scim_resources (
 );
 -- What the lookups identity providers make before each create use (`eq`), and prefixes
 -- (`sw`). The planner sees scim_fold(x) as lower(x) (it inlines the SQL function), and
--- scimkit::sql compares strings bytewise (COLLATE "C"), so the indexes are on that.
+-- scimkit::sql compares strings bytewise (COLLATE "C"), so the indexes are on that. The
+-- value comes first: an index led by (tenant, type) would tempt the planner, before it
+-- has statistics, to walk a whole scope for a lookup by id.
 CREATE INDEX scim_resources_user_name
-    ON scim_resources (tenant, type, (lower((doc #> '{"userName"}') #>> '{}') COLLATE "C"));
+    ON scim_resources ((lower((doc #> '{"userName"}') #>> '{}') COLLATE "C"), tenant, type);
 CREATE INDEX scim_resources_display_name
-    ON scim_resources (tenant, type, (lower((doc #> '{"displayName"}') #>> '{}') COLLATE "C"));
+    ON scim_resources ((lower((doc #> '{"displayName"}') #>> '{}') COLLATE "C"), tenant, type);
 CREATE INDEX scim_resources_external_id
-    ON scim_resources (tenant, type, (((doc #> '{"externalId"}') #>> '{}') COLLATE "C"));
+    ON scim_resources ((((doc #> '{"externalId"}') #>> '{}') COLLATE "C"), tenant, type);
 -- Values no two resources of a scope may share, each as its comparison key (folded
 -- unless the attribute is caseExact).
 CREATE TABLE scim_unique_values (
@@ -54,7 +56,8 @@ CREATE TABLE scim_members (
     FOREIGN KEY (tenant, type, seq) REFERENCES scim_resources (tenant, type, seq) ON DELETE CASCADE
 );
 CREATE INDEX scim_members_order ON scim_members (tenant, type, seq, pos);
-CREATE INDEX scim_members_value ON scim_members (tenant, type, value);
+-- Which groups a user is in; led by the value for the same reason.
+CREATE INDEX scim_members_value ON scim_members (value, tenant, type);
 -- Tenants with SCIM on, their settings, and their API keys as SHA-256 digests.
 CREATE TABLE scim_tenants (
     tenant text PRIMARY KEY,

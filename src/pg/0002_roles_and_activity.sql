@@ -9,15 +9,12 @@ CREATE TABLE scim_user_roles (
     role text NOT NULL,
     PRIMARY KEY (tenant, user_id)
 );
--- The activity log: each tenant's events numbered in the tenant ('' for requests refused
--- before they named one), the newest kept.
-CREATE TABLE scim_activity_heads (
-    tenant text PRIMARY KEY,
-    last_seq bigint NOT NULL
-);
+-- The activity log: events in the order they were recorded (the numbers are shared by
+-- every tenant, so recording takes no lock), each tenant's newest kept ('' for requests
+-- refused before they named a tenant).
 CREATE TABLE scim_activity (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     tenant text NOT NULL,
-    seq bigint NOT NULL,
-    event jsonb NOT NULL,
-    PRIMARY KEY (tenant, seq)
+    event jsonb NOT NULL
 );
+CREATE INDEX scim_activity_tenant ON scim_activity (tenant, seq);

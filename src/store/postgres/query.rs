@@ -177,7 +177,13 @@ impl PostgresStore {
                 }
                 exact = sql.exact;
             }
-            let mut order = String::from("r.seq");
+            // Filtered rows in insertion order, sorted after the filter: ordered by `seq`
+            // itself, the planner may walk a whole scope in order hoping to meet matches
+            // soon (it does so before it has statistics) instead of using the filter's index.
+            let mut order = String::from(match query.filter() {
+                Some(_) => "r.seq + 0",
+                None => "r.seq",
+            });
             let mut sorted_in_sql = true;
             if let Some(sort) = query.sort() {
                 sorted_in_sql = false;
