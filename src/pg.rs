@@ -81,7 +81,8 @@ pub(crate) enum Class {
     Retry,
     /// The database is out of reach, busy or short of something: may pass.
     Unavailable,
-    /// A value PostgreSQL cannot keep (a NUL character in text or JSON).
+    /// A value PostgreSQL cannot keep (a NUL character in text or JSON, a value longer
+    /// than an index entry may be).
     Unstorable,
     /// Anything else.
     Internal,
@@ -99,8 +100,9 @@ pub(crate) fn classify(err: &tokio_postgres::Error) -> Class {
     };
     match code.code() {
         "40001" | "40P01" => Class::Retry,
-        // NUL in text (invalid byte sequence), NUL escapes in jsonb.
-        "22021" | "22P05" => Class::Unstorable,
+        // NUL in text (invalid byte sequence), NUL escapes in jsonb, a value too long for
+        // an index (program limit exceeded).
+        "22021" | "22P05" | "54000" => Class::Unstorable,
         // Connection exceptions, insufficient resources, operator intervention (a
         // shutdown, a cancelled or timed-out statement), a lock not available.
         c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") || c == "55P03" => {

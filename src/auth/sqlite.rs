@@ -1,9 +1,10 @@
 //! Tenants and API keys in a SQLite database: settings as JSON, keys as SHA-256 digests.
 //! Every change is written to the database before it takes effect; the keys are also held
-//! in memory, so verifying a request's key reads no disk. Another process (or another
-//! store) changing the keys of the same file is seen at the next request: each change
-//! counts in `scim_keys_version`, and a request first asks SQLite whether anyone else
-//! committed to the file (`PRAGMA data_version`), then, if so, whether the count moved.
+//! in memory, so verifying a request's key reads no key from disk. Another process (or
+//! another store) changing the keys of the same file is seen at the next request: each
+//! change counts in `scim_keys_version`, and a request first asks SQLite whether anyone
+//! else committed to the file (`PRAGMA data_version`, answered from memory), then, if so,
+//! whether the count moved, and only then reads the keys again.
 
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
@@ -170,7 +171,7 @@ impl SqliteKeyStore {
     /// Reads the tenants and keys again when another connection changed them since they
     /// were read. Locks are taken in the order writes take them: table, connection, seen.
     fn refresh(&self) -> Result<(), KeyError> {
-        if !self.others_committed()? {
+        if !self.keys_changed()? {
             return Ok(());
         }
         let mut table = self.table();
@@ -190,8 +191,10 @@ impl SqliteKeyStore {
         Ok(())
     }
 
-    /// Whether another connection committed to the file since the keys were read.
-    fn others_committed(&self) -> Result<bool, KeyError> {
+    /// Whether another connection changed the keys since they were read. Commits to the
+    /// file that left the keys alone (a resource written) are taken note of here, without
+    /// the table's lock.
+    fn keys_changed(&self) -> Result<bool, KeyError> {
         let conn = self
             .conn
             .lock()
@@ -199,11 +202,19 @@ impl SqliteKeyStore {
         let data_version: i64 = conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(unavailable)?;
-        let seen = self
+        let mut seen = self
             .seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(data_version != seen.0)
+        if data_version == seen.0 {
+            return Ok(false);
+        }
+        let now = versions(&conn).map_err(unavailable)?;
+        if now.1 == seen.1 {
+            *seen = now;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn table(&self) -> std::sync::RwLockWriteGuard<'_, KeyTable> {
@@ -242,8 +253,9 @@ impl SqliteKeyStore {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *seen = match before == seen.1 {
-            // This connection's own commit leaves `data_version` as it was.
-            true => versions(&conn).map_err(unavailable)?,
+            // This connection's own commit leaves `data_version` as it was, and the count
+            // is one more: nothing to read after the commit.
+            true => (seen.0, before + 1),
             // Another connection changed the keys since they were read: read them all
             // again at the next call.
             false => (-1, -1),

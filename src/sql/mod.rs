@@ -181,6 +181,11 @@ impl<'a> Translator<'a> {
             None if attr.kind == AttrKind::Complex => attr.sub_attribute("value"),
             None => None,
         };
+        if attr.kind == AttrKind::Complex && target.is_none() {
+            // A complex attribute without a `value` has nothing to sort by (the evaluator
+            // puts every resource among those without a value): none in SQL either.
+            return None;
+        }
         let case_exact = target.unwrap_or(attr).compares_case_exact();
         let leaf = target.filter(|_| attr.kind == AttrKind::Complex);
         let value = if attr.multi_valued {

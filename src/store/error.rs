@@ -27,8 +27,9 @@ pub enum StoreError {
     /// A cursor the store did not issue, or no longer honours (`400 invalidCursor`).
     #[error("invalid cursor")]
     InvalidCursor,
-    /// A value the store cannot keep as given (PostgreSQL cannot keep a NUL character in
-    /// text or JSON): what it is (`400 invalidValue`).
+    /// A value the store cannot keep as given (PostgreSQL keeps no NUL character in text
+    /// or JSON, and no indexed value longer than about 2,700 bytes): what it is
+    /// (`400 invalidValue`).
     #[error("the store cannot keep this value: {0}")]
     Unstorable(String),
     /// The store cannot answer now but may soon: a connection lost, a pool exhausted, a

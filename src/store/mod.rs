@@ -84,6 +84,7 @@ pub use query::{paginate, Cursor, Paging, Query, Sort, SortOrder};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::SqliteStore;
+/// The driver under [`deadpool_postgres`], for its `Config` (TLS, options) and errors.
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use tokio_postgres;

@@ -16,12 +16,12 @@ use scimkit::store::deadpool_postgres::{Manager, Pool};
 use scimkit::store::tokio_postgres::{self, NoTls};
 use scimkit::store::PostgresStore;
 
-fn settings() -> String {
+pub(crate) fn settings() -> String {
     std::env::var("SCIMKIT_PG")
         .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
 }
 
-fn schema() -> String {
+pub(crate) fn schema() -> String {
     format!("scimkit_store_{}", std::process::id())
 }
 
@@ -136,7 +136,7 @@ mod translation {
             filters in prop::collection::vec(filter(), 1..6),
             sort_by in crate::generators::pick(&[
                 "userName", "displayName", "externalId", "active", "emails", "emails.type",
-                "name.familyName", "name.givenName", "meta.lastModified", "meta.created",
+                "name", "name.familyName", "name.givenName", "meta.lastModified", "meta.created",
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
             ]),
             descending in any::<bool>(),
@@ -543,28 +543,98 @@ mod writes {
         assert_eq!(one.get(&scope, "u").await.unwrap()["userName"], "u2");
     }
 
-    /// Replicas starting at once apply the migrations once.
+    /// Replicas starting at once on an empty database apply each migration once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn migrations_are_safe_to_run_at_once() {
         let Some(pool) = super::pool().await else {
             return;
         };
+        // A schema of its own, empty: the four runs race for the first migration.
+        let schema = format!("{}_fresh", super::schema());
+        let client = pool.get().await.unwrap();
+        client
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+            ))
+            .await
+            .unwrap();
+        let mut config: scimkit::store::tokio_postgres::Config = super::settings().parse().unwrap();
+        config.options(format!("-c search_path={schema}"));
+        let fresh = scimkit::store::deadpool_postgres::Pool::builder(
+            scimkit::store::deadpool_postgres::Manager::new(
+                config,
+                scimkit::store::tokio_postgres::NoTls,
+            ),
+        )
+        .max_size(4)
+        .build()
+        .unwrap();
         let runs: Vec<_> = (0..4)
             .map(|_| {
-                let pool = pool.clone();
+                let pool = fresh.clone();
                 tokio::spawn(async move { scimkit::store::PostgresStore::migrate(&pool).await })
             })
             .collect();
         for run in runs {
             run.await.unwrap().unwrap();
         }
-        let client = pool.get().await.unwrap();
         let n: i64 = client
-            .query_one("SELECT count(*) FROM scimkit_migrations", &[])
+            .query_one(
+                &format!("SELECT count(*) FROM {schema}.scimkit_migrations"),
+                &[],
+            )
             .await
             .unwrap()
             .get(0);
         assert_eq!(n as usize, scimkit::store::PostgresStore::MIGRATIONS.len());
+        client
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await
+            .unwrap();
+    }
+
+    /// Writes racing with the same `If-Match` through two replicas: one wins, the others
+    /// are told the version changed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn racing_writes_with_one_version_make_one_change() {
+        let (Some(one), Some(two)) = (super::store().await, super::store().await) else {
+            return;
+        };
+        let scope = Scope::new("if-match-race", "User");
+        let created = one
+            .create(
+                &scope,
+                json!({"id": "u", "userName": "u"}),
+                WriteOptions::new(),
+            )
+            .await
+            .unwrap();
+        let v1 = created.version().unwrap().to_owned();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+                let v1 = v1.clone();
+                tokio::spawn(async move {
+                    let scope = Scope::new("if-match-race", "User");
+                    let body = json!({"id": "u", "userName": format!("u{i}")});
+                    store
+                        .replace(&scope, "u", body, WriteOptions::new().with_if_match(v1))
+                        .await
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(doc) => {
+                    won += 1;
+                    assert_eq!(doc.version(), Some("W/\"2\""));
+                }
+                Err(StoreError::PreconditionFailed { current }) => assert_eq!(current, "W/\"2\""),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(won, 1);
     }
 
     /// The lookups identity providers make before each create use the expression indexes.

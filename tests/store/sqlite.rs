@@ -528,8 +528,8 @@ async fn key_changes_through_another_connection_hold_at_once() {
     let third = one.generate("acme").await.unwrap();
     two.revoke("acme", third.id()).await.unwrap();
     assert!(one.verify(third.secret()).await.is_none(), "revoked");
-    // Resource writes to the same file do not make the key stores read again, but do not
-    // hide key changes either.
+    // Resource writes to the same file move its data_version; the keys stay valid, and a
+    // key change after them is still seen.
     let store = SqliteStore::open(&path).unwrap();
     store
         .create(

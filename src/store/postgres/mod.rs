@@ -180,6 +180,25 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Brings the planner's statistics up to date, in a task of its own: a table the
+    /// planner knows nothing of tempts it to walk a whole scope for a lookup by id, and
+    /// the database's autovacuum (which would analyze it) may be off.
+    fn refresh_statistics(&self) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let Ok(client) = pool.get().await else { return };
+            let done = client
+                .batch_execute("ANALYZE scim_resources, scim_unique_values, scim_members")
+                .await;
+            #[cfg(feature = "tracing")]
+            if let Err(err) = done {
+                tracing::warn!(error = %err, "the PostgreSQL store could not refresh its statistics");
+            }
+            #[cfg(not(feature = "tracing"))]
+            let _ = done;
+        });
+    }
+
     /// The attribute of `scope`'s resource type kept in the members table.
     fn split_attribute(&self, scope: &Scope<'_>) -> Option<&str> {
         self.split
@@ -340,6 +359,12 @@ async fn locate(
     Ok((row.get(0), row.get(1)))
 }
 
+/// Whether a scope has just reached 1,024 resources, or four times as many as when it last
+/// did: when the store refreshes the planner's statistics.
+fn grew_fourfold(seq: i64) -> bool {
+    seq >= 1024 && (seq as u64).is_power_of_two() && seq.trailing_zeros() % 2 == 0
+}
+
 fn tag(version: i64) -> String {
     version_tag(version as u64)
 }
@@ -383,7 +408,7 @@ impl ResourceStore for PostgresStore {
         set_version(&mut resource, &tag(1));
         let split = Split::take(self.split_attribute(scope), &mut resource);
         let members = split.columns();
-        transaction!(self, |tx| {
+        let seq = transaction!(self, |tx| {
             let counted = rows(
                 tx,
                 "INSERT INTO scim_scopes (tenant, type, last_seq, n) VALUES ($1, $2, 1, 1)
@@ -407,8 +432,11 @@ impl ResourceStore for PostgresStore {
             }
             insert_unique(tx, tenant, &ty, seq, &options.unique).await?;
             insert_members(tx, tenant, &ty, seq, &members).await?;
-            Ok(())
+            Ok(seq)
         })?;
+        if grew_fourfold(seq) {
+            self.refresh_statistics();
+        }
         split.restore(&mut resource);
         Ok(Document::new(resource))
     }
@@ -475,18 +503,20 @@ impl ResourceStore for PostgresStore {
         let ty = scope.resource_type.to_ascii_lowercase();
         let tenant = scope.tenant;
         transaction!(self, |tx| {
+            // The scope's counter first, as a create locks it: a create waiting on the
+            // unique values this delete frees must not hold what the delete waits for.
+            exec(
+                tx,
+                "UPDATE scim_scopes SET n = n - 1 WHERE tenant = $1 AND type = $2",
+                &[&tenant, &ty],
+            )
+            .await?;
             let (seq, current) = locate(tx, tenant, &ty, id).await?;
             options.check_version(&tag(current))?;
             exec(
                 tx,
                 "DELETE FROM scim_resources WHERE tenant = $1 AND type = $2 AND seq = $3",
                 &[&tenant, &ty, &seq],
-            )
-            .await?;
-            exec(
-                tx,
-                "UPDATE scim_scopes SET n = n - 1 WHERE tenant = $1 AND type = $2",
-                &[&tenant, &ty],
             )
             .await?;
             Ok(())
@@ -574,6 +604,12 @@ impl ResourceStore for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_are_refreshed_at_each_fourfold_growth() {
+        let at: Vec<i64> = (1..=70_000).filter(|n| grew_fourfold(*n)).collect();
+        assert_eq!(at, vec![1024, 4096, 16384, 65536]);
+    }
 
     #[test]
     fn nul_characters_anywhere_are_refused() {
