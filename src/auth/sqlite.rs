@@ -129,10 +129,16 @@ fn load(conn: &Connection) -> Result<KeyTable, KeyError> {
     Ok(table)
 }
 
+/// The file's `data_version`: it moves when another connection commits to the file.
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))
+}
+
 /// The file's `data_version` (which moves when another connection commits) and the count
 /// of changes to the tenants and keys.
 fn versions(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
-    let data_version = conn.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    let data_version = data_version(conn)?;
     let keys_version = conn.query_row("SELECT n FROM scim_keys_version WHERE id = 0", [], |r| {
         r.get(0)
     })?;
@@ -199,9 +205,7 @@ impl SqliteKeyStore {
             .conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let data_version: i64 = conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(unavailable)?;
+        let data_version = data_version(&conn).map_err(unavailable)?;
         let mut seen = self
             .seen
             .lock()
