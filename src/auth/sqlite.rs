@@ -1,13 +1,16 @@
 //! Tenants and API keys in a SQLite database: settings as JSON, keys as SHA-256 digests.
 //! Every change is written to the database before it takes effect; the keys are also held
 //! in memory, so verifying a request's key reads no key from disk. Another process (or
-//! another store) changing the keys of the same file is seen at the next request: each
-//! change counts in `scim_keys_version`, and a request first asks SQLite whether anyone
-//! else committed to the file (`PRAGMA data_version`, answered from memory), then, if so,
-//! whether the count moved, and only then reads the keys again.
+//! another store) changing the keys of the same file is seen within
+//! [`SqliteKeyStore::RECHECK`] (100 ms): each change counts in `scim_keys_version`, and a
+//! request at most that often asks SQLite whether anyone else committed to the file
+//! (`PRAGMA data_version`), then, if so, whether the count moved, and only then reads the
+//! keys again. Every other call of the store asks first.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -65,6 +68,10 @@ pub struct SqliteKeyStore {
     table: RwLock<KeyTable>,
     /// The file's `data_version` and `scim_keys_version` the table was read at.
     seen: Mutex<(i64, i64)>,
+    /// When a request last asked the file: milliseconds after `opened`, plus one (zero:
+    /// never).
+    checked: AtomicU64,
+    opened: Instant,
 }
 
 impl std::fmt::Debug for SqliteKeyStore {
@@ -146,6 +153,11 @@ fn versions(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 }
 
 impl SqliteKeyStore {
+    /// How long a key rotated or revoked, or a tenant disabled, through another connection
+    /// to the file (another process) may still be accepted here: requests ask the file at
+    /// most this often. Changes made through this store hold at once.
+    pub const RECHECK: Duration = Duration::from_millis(100);
+
     /// Opens (creating when missing) the database at `path` and loads its tenants and keys.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteKeyStore, KeyError> {
         let conn = Connection::open(path).map_err(unavailable)?;
@@ -171,6 +183,8 @@ impl SqliteKeyStore {
             conn: Mutex::new(conn),
             table: RwLock::new(table),
             seen: Mutex::new(seen),
+            checked: AtomicU64::new(0),
+            opened: Instant::now(),
         })
     }
 
@@ -380,8 +394,14 @@ impl KeyStore for SqliteKeyStore {
     }
 
     async fn verify(&self, token: &str) -> Option<Caller> {
-        // A key this copy cannot check against the file is refused.
-        self.refresh().ok()?;
+        // The file is asked at most every RECHECK: each ask costs a request as much as
+        // the rest of its authentication. A key this copy cannot check is refused.
+        let now = self.opened.elapsed().as_millis() as u64 + 1;
+        let last = self.checked.load(Ordering::Relaxed);
+        if last == 0 || now.saturating_sub(last) >= SqliteKeyStore::RECHECK.as_millis() as u64 {
+            self.checked.store(now, Ordering::Relaxed);
+            self.refresh().ok()?;
+        }
         self.read().verify(token)
     }
 }
