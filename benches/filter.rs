@@ -159,5 +159,25 @@ fn linearity(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, evaluate, linearity);
+/// `co` is linear in the value and the needle: a value of n characters and a needle of n/2
+/// that matches up to its last character at every position, at n = 1,000 and 10,000 (a
+/// filter is 16 KiB at most).
+fn contains(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linearity/co");
+    for n in [1_000usize, 10_000] {
+        let user = serde_json::json!({"displayName": "a".repeat(n)});
+        let filter: Filter = format!(r#"displayName co "{}b""#, "A".repeat(n / 2))
+            .parse()
+            .unwrap();
+        let registry = scimkit::Registry::scim_default();
+        let matcher =
+            scimkit::eval::Matcher::new(&filter, &registry.resource_type("User").unwrap()).unwrap();
+        group.bench_function(n.to_string(), |b| {
+            b.iter(|| assert!(!matcher.matches(black_box(&user))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, evaluate, linearity, contains);
 criterion_main!(benches);

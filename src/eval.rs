@@ -605,6 +605,18 @@ fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     a.as_f64()?.partial_cmp(&b.as_f64()?)
 }
 
+/// Whether `haystack` holds `needle` ignoring ASCII case: a window scan for short inputs,
+/// else a linear search over lower-cased copies, so that a long value and a long needle
+/// cost their lengths, not their product.
+fn contains_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    if haystack.len().saturating_mul(needle.len()) <= 4096 {
+        return haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle));
+    }
+    memchr::memmem::find(&haystack.to_ascii_lowercase(), &needle.to_ascii_lowercase()).is_some()
+}
+
 impl StrTest {
     fn holds(&self, op: CompareOp, value: &str) -> bool {
         if self.case_exact {
@@ -618,9 +630,7 @@ impl StrTest {
         if value.is_ascii() && self.raw.is_ascii() {
             let (v, t) = (value.as_bytes(), self.raw.as_bytes());
             return match op {
-                CompareOp::Co => {
-                    t.is_empty() || v.windows(t.len()).any(|w| w.eq_ignore_ascii_case(t))
-                }
+                CompareOp::Co => t.is_empty() || contains_ignoring_ascii_case(v, t),
                 CompareOp::Sw => v.len() >= t.len() && v[..t.len()].eq_ignore_ascii_case(t),
                 CompareOp::Ew => {
                     v.len() >= t.len() && v[v.len() - t.len()..].eq_ignore_ascii_case(t)

@@ -379,3 +379,27 @@ fn non_object_resources_match_nothing_but_negations() {
     let matcher = Matcher::new(&"not (userName pr)".parse().unwrap(), &Untyped).unwrap();
     assert!(matcher.matches(&json!([])));
 }
+
+/// `co` over a long value with a long needle that almost matches everywhere answers as the
+/// short path does: case ignored unless `caseExact`.
+#[test]
+fn long_substrings_are_found_ignoring_case() {
+    let value = format!("{}B{}", "a".repeat(200_000), "c".repeat(10));
+    let user = json!({"displayName": value, "employeeCode": value});
+    let matches = |filter: &str| {
+        let parsed: Filter = filter.parse().unwrap();
+        Matcher::new(&parsed, &types()).unwrap().matches(&user)
+    };
+    // Filters are 16 KiB at most by default; values as long as a body allows.
+    let near = format!("{}b", "A".repeat(8_000));
+    assert!(matches(&format!(r#"displayName co "{near}""#)));
+    assert!(!matches(&format!(r#"displayName co "{near}d""#)));
+    let missing = format!("{}d", "a".repeat(8_000));
+    assert!(!matches(&format!(r#"displayName co "{missing}""#)));
+    // caseExact: the case of the needle counts.
+    assert!(!matches(&format!(r#"employeeCode co "{near}""#)));
+    assert!(matches(&format!(
+        r#"employeeCode co "{}B""#,
+        "a".repeat(8_000)
+    )));
+}
