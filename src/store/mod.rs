@@ -64,6 +64,8 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod query;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod split;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -44,6 +44,7 @@ use super::{
 use crate::patch::{MemberChanges, MemberOp, NetChange};
 use crate::pg::{classify, classify_pool, Class, Migration};
 use crate::schema::UniqueValue;
+use crate::store::split::{member_key, Split};
 
 mod query;
 
@@ -205,54 +206,6 @@ impl PostgresStore {
             .iter()
             .find(|(t, _)| t.eq_ignore_ascii_case(scope.resource_type))
             .map(|(_, a)| a.as_str())
-    }
-}
-
-fn member_key(item: &Value) -> Option<&str> {
-    item.get("value").and_then(Value::as_str)
-}
-
-/// A resource to write: its members (when the type keeps them apart) taken out for the
-/// members table.
-struct Split {
-    members: Vec<Value>,
-    attribute: Option<String>,
-}
-
-impl Split {
-    fn take(attribute: Option<&str>, resource: &mut Value) -> Split {
-        let members = match (attribute, resource.as_object_mut()) {
-            (Some(attr), Some(obj)) => match obj.remove(attr) {
-                Some(Value::Array(items)) => items,
-                Some(other) => vec![other],
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        Split {
-            members,
-            attribute: attribute.map(str::to_owned),
-        }
-    }
-
-    /// The members' keys and JSON texts, as arrays to bind.
-    fn columns(&self) -> (Vec<String>, Vec<String>) {
-        self.members
-            .iter()
-            .map(|m| {
-                let key = member_key(m).map_or_else(|| m.to_string(), str::to_owned);
-                (key, m.to_string())
-            })
-            .unzip()
-    }
-
-    /// The members back into the resource.
-    fn restore(self, resource: &mut Value) {
-        if let (Some(attr), Some(obj)) = (self.attribute, resource.as_object_mut()) {
-            if !self.members.is_empty() {
-                obj.insert(attr, Value::Array(self.members));
-            }
-        }
     }
 }
 

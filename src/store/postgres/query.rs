@@ -10,6 +10,7 @@ use tokio_postgres::types::ToSql;
 use super::{db, pool_failed, PostgresStore};
 use crate::schema::{AttrKind, Attribute};
 use crate::sql::{Dialect, SqlParam, Translator};
+use crate::store::split::page_start;
 use crate::store::{paginate, Cursor, Document, Page, Paging, Query, Scope, SortOrder, StoreError};
 
 /// A resource row as read: its number in the scope, and its document with its members
@@ -239,20 +240,7 @@ impl PostgresStore {
         }
         let sorted = query.sort().is_some();
         let count = query.paging().count();
-        let (skip, after): (usize, Option<i64>) = match query.paging() {
-            Paging::Index { start_index, .. } => (start_index.saturating_sub(1), None),
-            Paging::Cursor { cursor: None, .. } => (0, None),
-            Paging::Cursor {
-                cursor: Some(c), ..
-            } => match (c.parse::<Cursor>()?, sorted) {
-                (Cursor::After(n), false) => (
-                    0,
-                    Some(i64::try_from(n).map_err(|_| StoreError::InvalidCursor)?),
-                ),
-                (Cursor::Offset(n), true) => (n, None),
-                _ => return Err(StoreError::InvalidCursor),
-            },
-        };
+        let (skip, after) = page_start(query)?;
         let cond_args = args.clone();
         let mut page_cond = cond.clone();
         if let Some(after) = after {

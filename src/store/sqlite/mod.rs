@@ -46,6 +46,7 @@ use super::{
 };
 use crate::patch::{MemberChanges, MemberOp, NetChange};
 use crate::schema::UniqueValue;
+use crate::store::split::{member_key, Split};
 
 mod cache;
 mod query;
@@ -114,10 +115,6 @@ fn db(err: rusqlite::Error) -> StoreError {
 /// A document the store cannot read back.
 fn corrupt(err: serde_json::Error) -> StoreError {
     StoreError::internal(err)
-}
-
-fn member_key(item: &Value) -> Option<&str> {
-    item.get("value").and_then(Value::as_str)
 }
 
 impl SqliteStore {
@@ -239,40 +236,6 @@ impl SqliteStore {
         .optional()
         .map_err(db)?
         .ok_or(StoreError::NotFound)
-    }
-}
-
-/// A resource to write: its members (when the type keeps them apart) taken out for the
-/// members table, the rest as the JSON text of the row.
-struct Split {
-    members: Vec<Value>,
-    /// Where the members go back into the resource.
-    attribute: Option<String>,
-}
-
-impl Split {
-    fn take(attribute: Option<&str>, resource: &mut Value) -> Split {
-        let members = match (attribute, resource.as_object_mut()) {
-            (Some(attr), Some(obj)) => match obj.remove(attr) {
-                Some(Value::Array(items)) => items,
-                Some(other) => vec![other],
-                None => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
-        Split {
-            members,
-            attribute: attribute.map(str::to_owned),
-        }
-    }
-
-    /// The members back into the resource.
-    fn restore(self, resource: &mut Value) {
-        if let (Some(attr), Some(obj)) = (self.attribute, resource.as_object_mut()) {
-            if !self.members.is_empty() {
-                obj.insert(attr, Value::Array(self.members));
-            }
-        }
     }
 }
 

@@ -8,6 +8,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use super::{db, SqliteStore};
 use crate::schema::{AttrKind, Attribute};
 use crate::sql::{SqlParam, Translator};
+use crate::store::split::page_start;
 use crate::store::{paginate, Cursor, Document, Page, Paging, Query, Scope, SortOrder, StoreError};
 
 /// A resource row being read: its sequence number, version and document.
@@ -137,20 +138,7 @@ impl SqliteStore {
         }
         let sorted = query.sort().is_some();
         let count = query.paging().count();
-        let (skip, after): (usize, Option<i64>) = match query.paging() {
-            Paging::Index { start_index, .. } => (start_index.saturating_sub(1), None),
-            Paging::Cursor { cursor: None, .. } => (0, None),
-            Paging::Cursor {
-                cursor: Some(c), ..
-            } => match (c.parse::<Cursor>()?, sorted) {
-                (Cursor::After(n), false) => (
-                    0,
-                    Some(i64::try_from(n).map_err(|_| StoreError::InvalidCursor)?),
-                ),
-                (Cursor::Offset(n), true) => (n, None),
-                _ => return Err(StoreError::InvalidCursor),
-            },
-        };
+        let (skip, after) = page_start(query)?;
         self.read(|conn| {
             let mut page_params = params.clone();
             let mut page_cond = cond.clone();
